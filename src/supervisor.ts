@@ -1,3 +1,4 @@
+import './cli/quiet-sdk.js';
 import { describeConfig, loadConfig } from './config/index.js';
 import { K2Error } from './errors/index.js';
 import { startSupervisor } from './supervisor/supervisor.js';

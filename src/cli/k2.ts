@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import './quiet-sdk.js';
 import { K2Error } from '../errors/index.js';
 import { registerConfigCommand } from './config.js';
 import { registerDemoCommand } from './demo.js';

@@ -37,13 +37,13 @@ function runningPid(ctx: StackContext, service: Service): number | undefined {
 }
 
 /** Brings every service up; what is already running is left alone. Nothing is left half-started on failure. */
-export async function stackUp(ctx: StackContext): Promise<StackFile> {
+export async function stackUp(ctx: StackContext, list: readonly Service[] = services): Promise<StackFile> {
   for (const sub of ['run', 'logs']) mkdirSync(join(ctx.dir, sub), { recursive: true });
   return withLock(ctx, async () => {
     const started: { service: Service; pid: number }[] = [];
     const pids: Record<string, number> = {};
     try {
-      for (const service of services) {
+      for (const service of list) {
         let pid = runningPid(ctx, service);
         if (pid !== undefined) {
           await awaitReady(ctx, service, pid);
@@ -72,7 +72,7 @@ export async function stackUp(ctx: StackContext): Promise<StackFile> {
       }
       throw error;
     }
-    const file = describeStack(ctx, pids);
+    const file = describeStack(ctx, pids, list);
     writeFileSync(stackFilePath(ctx), `${JSON.stringify(file, null, 2)}\n`);
     return file;
   });
@@ -116,14 +116,18 @@ async function awaitReady(ctx: StackContext, service: Service, pid: number): Pro
 }
 
 /** Stops the services this stack started (by their recorded pids); `wipe` also removes their data. */
-export async function stackDown(ctx: StackContext, options: { wipe?: boolean } = {}): Promise<string[]> {
+export async function stackDown(
+  ctx: StackContext,
+  options: { wipe?: boolean } = {},
+  list: readonly Service[] = services,
+): Promise<string[]> {
   if (!existsSync(ctx.dir)) {
     ctx.log(`nothing to stop: no stack at ${ctx.dir}`);
     return [];
   }
   return withLock(ctx, async () => {
     const stopped: string[] = [];
-    for (const service of [...services].reverse()) {
+    for (const service of [...list].reverse()) {
       const pid = runningPid(ctx, service);
       if (pid === undefined) continue;
       await service.stop(ctx, pid);
@@ -160,12 +164,16 @@ export async function stackStatus(ctx: StackContext): Promise<ServiceState[]> {
   return states;
 }
 
-export function describeStack(ctx: StackContext, pids: Record<string, number>): StackFile {
+export function describeStack(
+  ctx: StackContext,
+  pids: Record<string, number>,
+  list: readonly Service[] = services,
+): StackFile {
   const { ports } = ctx;
   return {
     startedAt: new Date().toISOString(),
     services: Object.fromEntries(
-      services.map((s) => [s.name, { pid: pids[s.name] ?? 0, ports: s.ports(ctx), log: s.logFile(ctx) }]),
+      list.map((s) => [s.name, { pid: pids[s.name] ?? 0, ports: s.ports(ctx), log: s.logFile(ctx) }]),
     ),
     config: {
       kafka: { brokers: [`127.0.0.1:${ports.kafka}`] },

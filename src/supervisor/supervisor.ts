@@ -9,7 +9,7 @@ import { startHttp } from './http.js';
  */
 export async function startSupervisor(config: K2Config): Promise<{ stop: () => Promise<void> }> {
   const metrics = new Registry();
-  collectDefaultMetrics({ register: metrics, prefix: 'k2_process_' });
+  collectDefaultMetrics({ register: metrics, prefix: 'k2_' });
   let state: 'running' | 'draining' = 'running';
   const startedAt = new Date().toISOString();
   const server: Server = await startHttp(config.supervisor.httpHost, config.supervisor.httpPort, {

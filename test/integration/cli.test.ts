@@ -1,0 +1,103 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, runNode } from '../support/cli.js';
+
+const k2 = 'dist/cli/k2.js';
+
+beforeAll(() => ensureBuilt());
+
+describe('k2 CLI', () => {
+  it('has --help on every command', async () => {
+    for (const command of [
+      [],
+      ['stack'],
+      ['stack', 'up'],
+      ['stack', 'down'],
+      ['stack', 'status'],
+      ['config'],
+      ['demo'],
+    ]) {
+      const run = await runNode(k2, [...command, '--help']);
+      expect(run.code, `k2 ${command.join(' ')} --help`).toBe(0);
+      expect(run.stdout).toMatch(/^Usage: k2/);
+    }
+  });
+
+  it('stack status reports every service of the running stack', async () => {
+    const run = await runNode(k2, ['stack', 'status', '--json']);
+    expect(run.code).toBe(0);
+    const states = JSON.parse(run.stdout) as { name: string; ready: boolean }[];
+    expect(states.map((s) => [s.name, s.ready])).toEqual([
+      ['postgres', true],
+      ['s3', true],
+      ['kafka', true],
+      ['registry', true],
+    ]);
+  });
+
+  it('stack up while running starts nothing and succeeds', async () => {
+    const run = await runNode(k2, ['stack', 'up']);
+    expect(run.code).toBe(0);
+    expect(run.stdout.match(/already running/g)).toHaveLength(4);
+  });
+
+  it('stack down when nothing runs says so and exits 0', async () => {
+    const run = await runNode(k2, ['stack', 'down'], {
+      K2_STACK_DIR: mkdtempSync(join(tmpdir(), 'k2-empty-')),
+    });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('nothing to stop');
+  });
+
+  it('config names a bad key and exits 78', async () => {
+    const run = await runNode(k2, ['config'], { K2_POOL_MAX_THREADS: 'many' });
+    expect(run.code).toBe(78);
+    expect(run.stderr).toContain('K2_POOL_MAX_THREADS: must be an integer, got "many"');
+  });
+
+  it('config prints the effective config with secrets masked', async () => {
+    const run = await runNode(k2, ['config', '--json']);
+    expect(run.code).toBe(0);
+    const described = JSON.parse(run.stdout) as Record<string, { value: unknown; source: string }>;
+    expect(described['kafka.brokers']?.source).toBe('stack');
+    expect(described['s3.secretAccessKey']?.value).toBe('***');
+    expect(run.stdout).not.toContain('k2-local-secret');
+  });
+});
+
+describe('supervisor process', () => {
+  it('refuses to start on a bad config value, naming the key', async () => {
+    const run = await runNode('dist/supervisor.js', [], { K2_COMMIT_INTERVAL_MS: '-5' });
+    expect(run.code).toBe(78);
+    expect(run.stderr).toContain('K2_COMMIT_INTERVAL_MS: must be between');
+  });
+
+  it('serves /healthz, /readyz and /metrics on loopback and exits 0 on SIGTERM', async () => {
+    const port = 19_464 + Math.floor(Math.random() * 500);
+    const child = spawn(process.execPath, ['dist/supervisor.js'], {
+      env: {
+        ...process.env,
+        K2_HTTP_PORT: String(port),
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
+    });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const base = `http://127.0.0.1:${port}`;
+    for (let i = 0; i < 100 && !output.includes('listening'); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(output).toContain('listening');
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toContain('k2_process_resident_memory_bytes');
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+});
