@@ -1,5 +1,6 @@
-// Runs `npm install` (against the committed lockfile; see .ci/run for why not `npm ci`) when node_modules is missing or older than the lockfile, so that the README's two
-// commands work on a fresh clone. Plain JavaScript with no dependencies: it runs before any exist.
+// Installs the locked npm packages when node_modules is missing or older than the lockfile, so that
+// the README's two commands work on a fresh clone (`npm install` against the committed lockfile: see
+// .ci/run for why not `npm ci`). Plain JavaScript with no dependencies: it runs before any exist.
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 
