@@ -37,9 +37,12 @@ function binDir(): string | undefined {
  */
 function dataRoot(ctx: StackContext): string {
   const link = join(ctx.dir, 'pg');
-  if (existsSync(link)) return link;
-  if (!isRoot || spawnSync('runuser', ['-u', 'postgres', '--', 'test', '-x', ctx.dir]).status === 0)
+  // PostgreSQL must be given the real path: a link inside a folder it cannot enter does not help it.
+  if (existsSync(link)) return realpathSync(link);
+  if (!isRoot || spawnSync('runuser', ['-u', 'postgres', '--', 'test', '-x', ctx.dir]).status === 0) {
+    mkdirSync(link, { recursive: true });
     return link;
+  }
   const hash = createHash('sha256').update(ctx.dir).digest('hex').slice(0, 12);
   const real = `/var/tmp/k2-pg-${hash}`;
   mkdirSync(real, { recursive: true });
@@ -47,7 +50,7 @@ function dataRoot(ctx: StackContext): string {
   ctx.log(
     `postgres: ${ctx.dir} is not reachable by the postgres user; the cluster lives in ${real} (linked from ${link})`,
   );
-  return link;
+  return real;
 }
 
 function asPostgres(command: string, args: string[]): [string, string[]] {
@@ -56,7 +59,7 @@ function asPostgres(command: string, args: string[]): [string, string[]] {
 
 function pgRun(command: string, args: string[]): string {
   const [cmd, fullArgs] = asPostgres(command, args);
-  return run(cmd, fullArgs, { timeoutMs: 120_000 });
+  return run(cmd, fullArgs, { timeoutMs: 120_000, cwd: '/' });
 }
 
 export const postgresService: Service = {
@@ -98,7 +101,7 @@ export const postgresService: Service = {
     if (isRoot) {
       const uid = Number(run('id', ['-u', 'postgres']).trim());
       const gid = Number(run('id', ['-g', 'postgres']).trim());
-      for (const path of [realpathSync(root), join(root, 'run'), data]) chownSync(path, uid, gid);
+      for (const path of [root, join(root, 'run'), data]) chownSync(path, uid, gid);
     }
     ctx.log('postgres: initdb');
     pgRun(join(bin, 'initdb'), [
@@ -117,7 +120,7 @@ export const postgresService: Service = {
     const bin = binDir()!;
     const root = dataRoot(ctx);
     const data = join(root, 'data');
-    const log = this.logFile(ctx);
+    const log = join(root, 'postgres.log');
     const options = [
       `-p ${ctx.ports.postgres}`,
       `-k ${join(root, 'run')}`,
