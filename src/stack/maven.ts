@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StackError } from '../errors/index.js';
 import type { StackContext } from './context.js';
@@ -73,7 +73,12 @@ ${deps}
   return lib;
 }
 
-/** Copies one artifact (e.g. `g:a:v:jar:jar-with-dependencies`) into `<cacheDir>/<name>/`, once; returns its path. */
+/**
+ * Fetches one artifact (`group:artifact:version[:type[:classifier]]`) into Maven's local repository and
+ * copies it to `<cacheDir>/<name>/<fileName>`, once; returns that path. `get` without transitive
+ * resolution is used because some assemblies (Apicurio's) name a parent POM that Central lacks,
+ * which the 3.x `copy` goal refuses.
+ */
 export function fetchArtifact(
   ctx: StackContext,
   service: string,
@@ -86,18 +91,29 @@ export function fetchArtifact(
   if (existsSync(file)) return file;
   ctx.log(`${service}: fetching ${coordinates} from Maven Central (first run only)`);
   mkdirSync(home, { recursive: true });
-  const staging = join(home, 'download.partial');
-  rmSync(staging, { recursive: true, force: true });
   mvn(ctx, service, [
-    `${dependencyPlugin}:copy`,
+    'org.apache.maven.plugins:maven-dependency-plugin:2.8:get',
     `-Dartifact=${coordinates}`,
-    `-DoutputDirectory=${staging}`,
-    '-Dmdep.stripVersion=false',
+    '-Dtransitive=false',
   ]);
-  const [downloaded] = readdirSync(staging);
-  if (!downloaded)
-    throw new StackError(service, `Maven reported success but fetched nothing for ${coordinates}`);
-  renameSync(join(staging, downloaded), file);
-  rmSync(staging, { recursive: true, force: true });
+  const [groupId, artifactId, version, type = 'jar', classifier] = coordinates.split(':') as [
+    string,
+    string,
+    string,
+    string?,
+    string?,
+  ];
+  const stored = join(
+    ctx.cacheDir,
+    'm2',
+    ...groupId.split('.'),
+    artifactId,
+    version,
+    `${artifactId}-${version}${classifier ? `-${classifier}` : ''}.${type}`,
+  );
+  if (!existsSync(stored)) throw new StackError(service, `Maven reported success but ${stored} is missing`);
+  const partial = `${file}.partial`;
+  copyFileSync(stored, partial);
+  renameSync(partial, file);
   return file;
 }
