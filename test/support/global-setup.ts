@@ -1,4 +1,5 @@
 import type { TestProject } from 'vitest/node';
+import '../../src/cli/quiet-sdk.js';
 import { type StackFile, stackContext } from '../../src/stack/context.js';
 import { stackDown, stackStatus, stackUp } from '../../src/stack/stack.js';
 

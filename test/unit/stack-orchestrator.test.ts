@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -136,6 +136,18 @@ describe('stack orchestration', () => {
     expect(await stackDown(ctx, {}, [service])).toEqual(['owned']);
     expect(isAlive(service.lastPid!)).toBe(false);
     expect(isAlive(bystander.pid)).toBe(true);
+  });
+
+  it('down --wipe removes the data but keeps the download cache', async () => {
+    const ctx = context();
+    const service = fakeService('wiped', 'sleep 30');
+    await stackUp(ctx, [service]);
+    mkdirSync(join(ctx.dir, 'kafka', 'data'), { recursive: true });
+    await stackDown(ctx, { wipe: true }, [service]);
+    expect(existsSync(join(ctx.dir, 'kafka'))).toBe(false);
+    expect(existsSync(join(ctx.dir, 'logs'))).toBe(false);
+    expect(existsSync(join(ctx.dir, 'stack.json'))).toBe(false);
+    expect(existsSync(ctx.cacheDir)).toBe(true);
   });
 
   it('missing Java or Maven is a clear error', () => {
