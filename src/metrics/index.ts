@@ -1,0 +1,10 @@
+export { auditExposition, parseExposition, type Sample } from './audit.js';
+export {
+  createMetrics,
+  type MetricCatalogue,
+  type MetricName,
+  type Metrics,
+  metricPrefix,
+  metricSpecs,
+} from './catalogue.js';
+export type { Labels, MetricSpec } from './typed.js';

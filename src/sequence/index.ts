@@ -1,0 +1,11 @@
+export * from './events.js';
+export { MessageIdWindow, type MessageIdWindowSnapshot } from './message-id-window.js';
+export { defaultSequencePolicy, type SequencePolicy, sequencePolicy } from './policy.js';
+export { type SequenceSnapshot, SequenceSnapshotError, type SymbolSnapshot } from './snapshot.js';
+export {
+  type SequenceProgress,
+  SequenceTracker,
+  type SequenceTrackerOptions,
+  type SymbolWatermark,
+  type TrackedRecord,
+} from './tracker.js';
