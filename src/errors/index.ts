@@ -1,4 +1,13 @@
 export {
+  type DecodeFailureCode,
+  decodeFailureCodes,
+  PoisonRecordError,
+  RegistryUnavailableError,
+  SchemaRejectedError,
+  UnknownSchemaError,
+} from './codec.js';
+export * from './iceberg.js';
+export {
   ConfigError,
   isProgrammingError,
   isRetriable,

@@ -1,0 +1,177 @@
+/**
+ * `npm run bench:codec`: decode and encode throughput, printed with their baselines from the same
+ * run. Figures, not assertions: the machine and its load change them.
+ */
+import { cpus, loadavg, platform, release } from 'node:os';
+import type { EventLoopUtilization } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
+import avro from 'avsc';
+import { avroType } from '../src/codec/avro-types.js';
+import { type KafkaValue, packBatch } from '../src/codec/batch.js';
+import type { ColumnSet } from '../src/codec/columns.js';
+import { TableDecoder, type WriterSchemas } from '../src/codec/decode.js';
+import { encodeParquet } from '../src/codec/parquet.js';
+import { avroSchemaText } from '../src/codec/schemas.js';
+import { frame } from '../src/codec/wire.js';
+import { tableSchema } from '../src/iceberg/types.js';
+import { CodecPool } from '../src/workers/pool.js';
+
+const RECORDS = Number(process.env.K2_BENCH_RECORDS ?? 400_000);
+const BATCH = Number(process.env.K2_BENCH_BATCH ?? 5_000);
+const ROUNDS = 3;
+const SCHEMA_ID = 1;
+const T0 = 1_735_689_600_000_000;
+
+const schema = avroSchemaText('trade_v2');
+const writers: WriterSchemas = { [SCHEMA_ID]: { schema } };
+
+/** Binance-like trades, framed as a Confluent producer sends them. */
+function framedTrades(count: number): Buffer[] {
+  const type = avroType(schema);
+  return Array.from({ length: count }, (_, i) =>
+    frame(
+      SCHEMA_ID,
+      type.toBuffer({
+        message_id: `5f0c6f7e-2b1d-4c7a-9a3e-${i.toString(16).padStart(12, '0')}`,
+        trade_id: String(4_000_000_000 + i),
+        symbol: ['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'BNBUSDT'][i % 4],
+        exchange: 'BINANCE',
+        asset_class: 'CRYPTO',
+        timestamp: T0 + i * 113,
+        price: 9_700_012_345_678n + BigInt(i % 10_000),
+        quantity: 1_234_567 + (i % 977) * 1_000,
+        currency: 'USDT',
+        side: i % 2 === 0 ? 'BUY' : 'SELL',
+        trade_conditions: [],
+        source_sequence: 4_000_000_000 + i,
+        ingestion_timestamp: T0 + i * 113 + 2_500,
+        platform_sequence: null,
+        vendor_data: { is_buyer_maker: String(i % 2 === 0), event_time: String(1_735_689_600_000 + i) },
+      }),
+    ),
+  );
+}
+
+function best(label: string, run: () => number): number {
+  let top = 0;
+  for (let round = 0; round < ROUNDS; round++) top = Math.max(top, run());
+  console.log(`  ${label.padEnd(58)} ${Math.round(top).toLocaleString('en-US').padStart(12)} records/s`);
+  return top;
+}
+
+/** One core, stock avsc: what a plain consumer loop does with each framed value. */
+function rawLoop(values: Buffer[]): number {
+  const type = avro.Type.forSchema(JSON.parse(schema));
+  const started = performance.now();
+  for (const value of values) type.decode(value, 5);
+  return values.length / ((performance.now() - started) / 1000);
+}
+
+/** One core, K2's decoder without a pool: validation and columns included. */
+function inlineDecode(batches: KafkaValue[][]): number {
+  const decoder = new TableDecoder('trades_v2');
+  const started = performance.now();
+  let rows = 0;
+  for (const batch of batches) rows += decoder.decode(packBatch(batch), writers).rowCount;
+  return rows / ((performance.now() - started) / 1000);
+}
+
+interface PoolRun {
+  rate: number;
+  /** Time spent inside decode tasks, summed over the threads. */
+  taskMillis: number;
+  wallMillis: number;
+  /** Share of the main thread's time the event loop was busy (packing, dispatch, results). */
+  mainBusy: number;
+}
+
+/** The supervisor's path: pack on the main thread, decode in the pool, `inFlight` batches at once. */
+async function poolDecode(pool: CodecPool, batches: KafkaValue[][], inFlight: number): Promise<PoolRun> {
+  const source = { writerSchemas: async () => writers };
+  let next = 0;
+  let taskMillis = 0;
+  const started = performance.now();
+  const loopBefore: EventLoopUtilization = performance.eventLoopUtilization();
+  const lane = async () => {
+    while (next < batches.length) {
+      const result = await pool.decode('trades_v2', packBatch(batches[next++]!), source);
+      taskMillis += result.taskMillis;
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, lane));
+  const wallMillis = performance.now() - started;
+  const mainBusy = performance.eventLoopUtilization(loopBefore).utilization;
+  return { rate: RECORDS / (wallMillis / 1000), taskMillis, wallMillis, mainBusy };
+}
+
+async function bestPool(threads: number, batches: KafkaValue[][]): Promise<PoolRun> {
+  const pool = new CodecPool({ minThreads: threads, maxThreads: threads });
+  try {
+    await poolDecode(pool, batches.slice(0, threads * 4), threads * 2); // warm the workers
+    let top: PoolRun = { rate: 0, taskMillis: 0, wallMillis: 0, mainBusy: 0 };
+    for (let round = 0; round < ROUNDS; round++) {
+      const run = await poolDecode(pool, batches, threads * 2);
+      if (run.rate > top.rate) top = run;
+    }
+    // Thread time not spent inside a task: dispatch, transfer, result delivery and idle waits.
+    const overhead = 1 - top.taskMillis / (top.wallMillis * threads);
+    const inTask = RECORDS / (top.taskMillis / 1000 / threads);
+    console.log(
+      `  ${`pool decode, ${threads} thread${threads > 1 ? 's' : ''} (${BATCH}-record batches)`.padEnd(58)} ${Math.round(top.rate).toLocaleString('en-US').padStart(12)} records/s   in-task ${Math.round(inTask).toLocaleString('en-US')}/s, overhead ${(overhead * 100).toFixed(1)}% of thread time, main thread ${(top.mainBusy * 100).toFixed(0)}% busy`,
+    );
+    return top;
+  } finally {
+    await pool.destroy();
+  }
+}
+
+async function encodeBench(chunks: ColumnSet[]): Promise<void> {
+  const rows = chunks.reduce((sum, chunk) => sum + chunk.rowCount, 0);
+  let top = 0;
+  let bytes = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    const started = performance.now();
+    const file = await encodeParquet(tableSchema('trades_v2'), chunks);
+    top = Math.max(top, rows / ((performance.now() - started) / 1000));
+    bytes = file.bytes.length;
+  }
+  console.log(
+    `  ${`Parquet encode, one core (${rows.toLocaleString('en-US')} rows, zstd, 1 row group)`.padEnd(58)} ${Math.round(top).toLocaleString('en-US').padStart(12)} rows/s`,
+  );
+  console.log(
+    `  ${'Parquet size'.padEnd(58)} ${(bytes / rows).toFixed(1).padStart(12)} bytes/row (${(bytes / 1e6).toFixed(2)} MB)`,
+  );
+}
+
+async function main(): Promise<void> {
+  const cpu = cpus();
+  console.log(
+    `K2 codec bench — ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, ${platform()} ${release()}, Node ${process.version}`,
+  );
+  console.log(
+    `load average at start ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}; ${RECORDS.toLocaleString('en-US')} trade_v2 records, best of ${ROUNDS}\n`,
+  );
+  const values = framedTrades(RECORDS);
+  console.log(
+    `  ${'framed record size'.padEnd(58)} ${(values.reduce((s, v) => s + v.length, 0) / RECORDS).toFixed(1).padStart(12)} bytes`,
+  );
+  const batches: KafkaValue[][] = [];
+  for (let i = 0; i < RECORDS; i += BATCH)
+    batches.push(values.slice(i, i + BATCH).map((value, j) => ({ value, offset: BigInt(i + j) })));
+
+  const raw = best('raw avsc decode loop, one core (stock types)', () => rawLoop(values));
+  best('K2 decode inline, one core (validation + columns)', () => inlineDecode(batches));
+  const one = await bestPool(1, batches);
+  const two = await bestPool(2, batches);
+  console.log(
+    `\n  pool/raw: 1 thread ${(one.rate / raw).toFixed(2)}×, 2 threads ${(two.rate / raw).toFixed(2)}× (goal ≥ 1.6× on 2 threads)\n`,
+  );
+
+  const decoder = new TableDecoder('trades_v2');
+  const chunks = batches.slice(0, 100_000 / BATCH).map((batch) => decoder.decode(packBatch(batch), writers));
+  await encodeBench(chunks);
+}
+
+await main();

@@ -1,0 +1,299 @@
+import { isUtf8 } from 'node:buffer';
+import type { Int64Column, ListColumn, MapColumn, Utf8Column } from './columns.js';
+
+/**
+ * Builders that append decoded values straight into Arrow-layout buffers. Each can drop the rows
+ * from a given length on (`truncate`), so a record that fails half-way leaves no trace.
+ */
+
+const TWO_32 = 4_294_967_296;
+
+/** Arrow validity bits, allocated only once a null appears (most columns never see one). */
+class Validity {
+  #bits: Uint8Array | null = null;
+  #capacity: number;
+
+  constructor(capacity: number) {
+    this.#capacity = capacity;
+  }
+
+  set(row: number, present: boolean): void {
+    if (present) {
+      if (this.#bits !== null) this.#mark(row);
+      return;
+    }
+    if (this.#bits === null) {
+      // Every earlier row was present.
+      this.#bits = new Uint8Array(Math.ceil(Math.max(this.#capacity, row + 1) / 8));
+      for (let earlier = 0; earlier < row; earlier++) this.#mark(earlier);
+    }
+    const byte = row >> 3;
+    if (byte >= this.#bits.length) this.#bits = grow(this.#bits, byte + 1);
+  }
+
+  /** Forgets row `row` (the last one appended), when a record is rolled back. */
+  clear(row: number): void {
+    if (this.#bits !== null && row >> 3 < this.#bits.length) this.#bits[row >> 3]! &= ~(1 << (row & 7));
+  }
+
+  #mark(row: number): void {
+    const byte = row >> 3;
+    if (byte >= this.#bits!.length) this.#bits = grow(this.#bits!, byte + 1);
+    this.#bits![byte]! |= 1 << (row & 7);
+  }
+
+  finish(length: number): Uint8Array | null {
+    return this.#bits === null ? null : this.#bits.slice(0, Math.ceil(length / 8));
+  }
+}
+
+function grow<T extends Uint8Array | Int32Array>(array: T, atLeast: number): T {
+  const next = new (array.constructor as new (n: number) => T)(Math.max(atLeast, array.length * 2, 16));
+  next.set(array);
+  return next;
+}
+
+export class Int64Builder {
+  #values: BigInt64Array;
+  #words: Int32Array;
+  #validity: Validity;
+  #length = 0;
+
+  constructor(capacity: number) {
+    this.#values = new BigInt64Array(Math.max(capacity, 1));
+    this.#words = new Int32Array(this.#values.buffer);
+    this.#validity = new Validity(capacity);
+  }
+
+  get length(): number {
+    return this.#length;
+  }
+
+  /** Safe-integer numbers are written as two 32-bit words, avoiding a BigInt per value. */
+  append(value: number | bigint | null): void {
+    const row = this.#length++;
+    if (row >= this.#values.length) {
+      const next = new BigInt64Array(this.#values.length * 2);
+      next.set(this.#values);
+      this.#values = next;
+      this.#words = new Int32Array(next.buffer);
+    }
+    this.#validity.set(row, value !== null);
+    if (value === null) return;
+    if (typeof value === 'bigint') {
+      this.#values[row] = value;
+      return;
+    }
+    const high = Math.floor(value / TWO_32);
+    this.#words[2 * row] = (value - high * TWO_32) | 0;
+    this.#words[2 * row + 1] = high;
+  }
+
+  /** Drops the rows from `length` on (a record that failed half-way). */
+  truncate(length: number): void {
+    for (let row = length; row < this.#length; row++) this.#validity.clear(row);
+    this.#length = length;
+  }
+
+  finish(): Int64Column {
+    return {
+      kind: 'int64',
+      values: this.#values.slice(0, this.#length),
+      validity: this.#validity.finish(this.#length),
+    };
+  }
+}
+
+const SHORT_STRING = 48;
+const SPAN = 2 ** 26;
+
+/** Short ASCII strings (symbols, ids, codes) are copied in JS, cheaper than a native call each. */
+function writeShort(data: Buffer, value: string, at: number): number {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code >= 0x80) return data.write(value, at);
+    data[at + i] = code;
+  }
+  return value.length;
+}
+
+export class Utf8Builder {
+  #offsets: Int32Array;
+  #data: Buffer;
+  #validity: Validity;
+  #length = 0;
+  #bytes = 0;
+
+  constructor(capacity: number, bytesPerValue = 16) {
+    this.#offsets = new Int32Array(capacity + 1);
+    this.#data = Buffer.allocUnsafeSlow(Math.max(capacity * bytesPerValue, 64));
+    this.#validity = new Validity(capacity);
+  }
+
+  get length(): number {
+    return this.#length;
+  }
+
+  /**
+   * Appends a JS string, or a span (start * 2^26 + length) of UTF-8 bytes in `source`, and returns
+   * its length in bytes, or -1 when it is not valid UTF-8 (the row must then be rolled back).
+   */
+  append(value: string | number | null, source?: Uint8Array): number {
+    const row = this.#length++;
+    if (row + 1 >= this.#offsets.length) this.#offsets = grow(this.#offsets, row + 2);
+    this.#validity.set(row, value !== null);
+    const before = this.#bytes;
+    let valid = true;
+    if (typeof value === 'number') valid = this.#appendBytes(source!, Math.floor(value / SPAN), value % SPAN);
+    else if (value !== null && value.length > 0) valid = this.#appendString(value);
+    this.#offsets[row + 1] = this.#bytes;
+    return valid ? this.#bytes - before : -1;
+  }
+
+  truncate(length: number): void {
+    for (let row = length; row < this.#length; row++) this.#validity.clear(row);
+    this.#length = length;
+    this.#bytes = this.#offsets[length]!;
+  }
+
+  #reserve(bytes: number): void {
+    const needed = this.#bytes + bytes;
+    if (needed <= this.#data.length) return;
+    const next = Buffer.allocUnsafeSlow(Math.max(needed, this.#data.length * 2));
+    this.#data.copy(next, 0, 0, this.#bytes);
+    this.#data = next;
+  }
+
+  /** Copies the bytes, checking them on the way: ASCII needs no more, anything else strict UTF-8. */
+  #appendBytes(source: Uint8Array, start: number, length: number): boolean {
+    this.#reserve(length);
+    const data = this.#data;
+    const at = this.#bytes;
+    let high = 0;
+    if (length <= SHORT_STRING) {
+      for (let i = 0; i < length; i++) {
+        const byte = source[start + i]!;
+        data[at + i] = byte;
+        high |= byte;
+      }
+    } else {
+      data.set(source.subarray(start, start + length), at);
+      high = 0x80;
+    }
+    this.#bytes += length;
+    return high < 0x80 || isUtf8(data.subarray(at, at + length));
+  }
+
+  /**
+   * A JS string came through avsc's lenient decoder, which turns invalid bytes into U+FFFD; a
+   * producer that sends U+FFFD itself has already lost data upstream, so it is refused as well.
+   */
+  #appendString(value: string): boolean {
+    // UTF-8 takes at most three bytes per UTF-16 code unit.
+    this.#reserve(value.length * 3);
+    this.#bytes +=
+      value.length <= SHORT_STRING
+        ? writeShort(this.#data, value, this.#bytes)
+        : this.#data.write(value, this.#bytes);
+    return value.indexOf('\uFFFD') === -1;
+  }
+
+  finish(): Utf8Column {
+    return {
+      kind: 'utf8',
+      offsets: this.#offsets.slice(0, this.#length + 1),
+      data: new Uint8Array(this.#data.buffer, this.#data.byteOffset, this.#bytes).slice(),
+      validity: this.#validity.finish(this.#length),
+    };
+  }
+}
+
+export class ListBuilder {
+  #offsets: Int32Array;
+  #validity: Validity;
+  #length = 0;
+  readonly items: Utf8Builder;
+
+  constructor(capacity: number) {
+    this.#offsets = new Int32Array(capacity + 1);
+    this.#validity = new Validity(capacity);
+    this.items = new Utf8Builder(capacity, 8);
+  }
+
+  /** False when an item is not valid UTF-8. */
+  append(values: readonly (string | number)[] | null, source?: Uint8Array): boolean {
+    const row = this.#length++;
+    if (row + 1 >= this.#offsets.length) this.#offsets = grow(this.#offsets, row + 2);
+    this.#validity.set(row, values !== null);
+    let valid = true;
+    if (values !== null) for (const value of values) if (this.items.append(value, source) < 0) valid = false;
+    this.#offsets[row + 1] = this.items.length;
+    return valid;
+  }
+
+  truncate(length: number): void {
+    for (let row = length; row < this.#length; row++) this.#validity.clear(row);
+    this.#length = length;
+    this.items.truncate(this.#offsets[length]!);
+  }
+
+  finish(): ListColumn {
+    return {
+      kind: 'list',
+      offsets: this.#offsets.slice(0, this.#length + 1),
+      items: this.items.finish(),
+      validity: this.#validity.finish(this.#length),
+    };
+  }
+}
+
+export class MapBuilder {
+  #offsets: Int32Array;
+  #validity: Validity;
+  #length = 0;
+  readonly keys: Utf8Builder;
+  readonly values: Utf8Builder;
+
+  constructor(capacity: number) {
+    this.#offsets = new Int32Array(capacity + 1);
+    this.#validity = new Validity(capacity);
+    this.keys = new Utf8Builder(capacity * 2, 12);
+    this.values = new Utf8Builder(capacity * 2, 12);
+  }
+
+  /** False when a key or value is not valid UTF-8. */
+  append(
+    entries: { keys: readonly (string | number)[]; values: readonly unknown[] } | null,
+    source?: Uint8Array,
+  ): boolean {
+    const row = this.#length++;
+    if (row + 1 >= this.#offsets.length) this.#offsets = grow(this.#offsets, row + 2);
+    this.#validity.set(row, entries !== null);
+    let valid = true;
+    if (entries !== null) {
+      for (let i = 0; i < entries.keys.length; i++) {
+        if (this.keys.append(entries.keys[i]!, source) < 0) valid = false;
+        if (this.values.append(entries.values[i] as string | number, source) < 0) valid = false;
+      }
+    }
+    this.#offsets[row + 1] = this.keys.length;
+    return valid;
+  }
+
+  truncate(length: number): void {
+    for (let row = length; row < this.#length; row++) this.#validity.clear(row);
+    this.#length = length;
+    this.keys.truncate(this.#offsets[length]!);
+    this.values.truncate(this.#offsets[length]!);
+  }
+
+  finish(): MapColumn {
+    return {
+      kind: 'map',
+      offsets: this.#offsets.slice(0, this.#length + 1),
+      keys: this.keys.finish(),
+      values: this.values.finish(),
+      validity: this.#validity.finish(this.#length),
+    };
+  }
+}

@@ -1,0 +1,147 @@
+import { encodeBound } from '../iceberg/bounds.js';
+import type { DataFileStats } from '../iceberg/datafile.js';
+import type { IcebergSchema, PrimitiveType } from '../iceberg/types.js';
+import { type Column, type ColumnSet, isPresent, type Utf8Column } from './columns.js';
+
+/** Per leaf column of the written file, from its Parquet footer. */
+export interface ParquetLeaf {
+  fieldId: number;
+  compressedSize: number;
+  /** Parquet's value count: one per element, plus one per null or empty list/map row. */
+  numValues: number;
+}
+
+/** Iceberg's default metrics mode truncate(16): string bounds keep 16 code points. */
+export const STRING_BOUND_LENGTH = 16;
+
+/**
+ * The data-file statistics Iceberg readers prune with (spec "Manifests", data_file): counts for
+ * every leaf column, lower/upper bounds for top-level primitive columns (as Java's writer does,
+ * nothing for fields inside lists or maps). Pure: the file's layout comes in as `leaves`.
+ */
+export function dataFileStats(
+  schema: IcebergSchema,
+  chunks: readonly ColumnSet[],
+  leaves: readonly ParquetLeaf[],
+  splitOffsets: number[],
+): DataFileStats {
+  const stats: DataFileStats = {
+    recordCount: chunks.reduce((sum, chunk) => sum + chunk.rowCount, 0),
+    columnSizes: new Map(),
+    valueCounts: new Map(),
+    nullValueCounts: new Map(),
+    nanValueCounts: new Map(),
+    lowerBounds: new Map(),
+    upperBounds: new Map(),
+    splitOffsets,
+  };
+  for (const leaf of leaves) {
+    stats.columnSizes.set(leaf.fieldId, leaf.compressedSize);
+    stats.valueCounts.set(leaf.fieldId, leaf.numValues);
+  }
+  for (const field of schema.fields) {
+    const columns = chunks.map((chunk) => chunk.columns[field.name]);
+    if (columns.some((column) => column === undefined))
+      throw new TypeError(`no column for field ${field.name}`);
+    const present = columns as Column[];
+    if (typeof field.type === 'string') {
+      stats.nullValueCounts.set(
+        field.id,
+        sum(present, (column, rows) => rows - presentCount(column.validity, rows), chunks),
+      );
+      const bounds = columnBounds(field.type, present, chunks);
+      if (bounds) {
+        stats.lowerBounds.set(field.id, bounds.lower);
+        if (bounds.upper) stats.upperBounds.set(field.id, bounds.upper);
+      }
+    } else if (field.type.type === 'list' || field.type.type === 'map') {
+      // Parquet counts a slot for each null or empty collection; those slots are the leaf's nulls.
+      const items = sum(present, (column) => itemCount(column), chunks);
+      const ids =
+        field.type.type === 'list'
+          ? [field.type['element-id']]
+          : [field.type['key-id'], field.type['value-id']];
+      for (const id of ids) stats.nullValueCounts.set(id, (stats.valueCounts.get(id) ?? items) - items);
+    }
+  }
+  return stats;
+}
+
+function sum(
+  columns: Column[],
+  count: (column: Column, rows: number) => number,
+  chunks: readonly ColumnSet[],
+) {
+  return columns.reduce((total, column, i) => total + count(column, chunks[i]!.rowCount), 0);
+}
+
+function itemCount(column: Column): number {
+  if (column.kind !== 'list' && column.kind !== 'map')
+    throw new TypeError(`${column.kind} is not a collection`);
+  return column.offsets[column.offsets.length - 1]! - column.offsets[0]!;
+}
+
+function presentCount(validity: Uint8Array | null, rows: number): number {
+  if (validity === null) return rows;
+  let count = 0;
+  for (let row = 0; row < rows; row++) if (isPresent(validity, row)) count++;
+  return count;
+}
+
+function columnBounds(
+  type: PrimitiveType,
+  columns: Column[],
+  chunks: readonly ColumnSet[],
+): { lower: Uint8Array; upper: Uint8Array | undefined } | undefined {
+  if (columns[0]?.kind === 'int64') {
+    let min: bigint | undefined;
+    let max: bigint | undefined;
+    columns.forEach((column, i) => {
+      if (column.kind !== 'int64') throw new TypeError('mixed column kinds');
+      for (let row = 0; row < chunks[i]!.rowCount; row++) {
+        if (!isPresent(column.validity, row)) continue;
+        const value = column.values[row]!;
+        if (min === undefined || value < min) min = value;
+        if (max === undefined || value > max) max = value;
+      }
+    });
+    if (min === undefined || max === undefined) return undefined;
+    const encode = encodeBound as (type: PrimitiveType, value: bigint) => Uint8Array;
+    return { lower: encode(type, min), upper: encode(type, max) };
+  }
+  if (columns[0]?.kind === 'utf8' && type === 'string') {
+    let min: Buffer | undefined;
+    let max: Buffer | undefined;
+    columns.forEach((column, i) => {
+      const utf8 = column as Utf8Column;
+      const data = Buffer.from(utf8.data.buffer, utf8.data.byteOffset, utf8.data.byteLength);
+      for (let row = 0; row < chunks[i]!.rowCount; row++) {
+        if (!isPresent(utf8.validity, row)) continue;
+        // UTF-8 byte order is code point order, which is how Iceberg orders strings.
+        const value = data.subarray(utf8.offsets[row], utf8.offsets[row + 1]);
+        if (min === undefined || Buffer.compare(value, min) < 0) min = value;
+        if (max === undefined || Buffer.compare(value, max) > 0) max = value;
+      }
+    });
+    if (min === undefined || max === undefined) return undefined;
+    return { lower: truncateLower(min.toString('utf8')), upper: truncateUpper(max.toString('utf8')) };
+  }
+  return undefined;
+}
+
+function truncateLower(value: string): Uint8Array {
+  return encodeBound('string', Array.from(value).slice(0, STRING_BOUND_LENGTH).join(''));
+}
+
+/** The shortest string of at most 16 code points that is ≥ value, or undefined when none exists. */
+export function truncateUpper(value: string): Uint8Array | undefined {
+  const codePoints = Array.from(value);
+  if (codePoints.length <= STRING_BOUND_LENGTH) return encodeBound('string', value);
+  const prefix = codePoints.slice(0, STRING_BOUND_LENGTH).map((c) => c.codePointAt(0)!);
+  for (let i = prefix.length - 1; i >= 0; i--) {
+    let next = prefix[i]! + 1;
+    if (next >= 0xd800 && next <= 0xdfff) next = 0xe000;
+    if (next <= 0x10ffff) return encodeBound('string', String.fromCodePoint(...prefix.slice(0, i), next));
+  }
+  return undefined;
+}

@@ -1,0 +1,79 @@
+import { Piscina } from 'piscina';
+import { batchBuffers, type RecordBatch, schemaIds } from '../codec/batch.js';
+import { type ColumnSet, columnBuffers } from '../codec/columns.js';
+import type { WriterSchemas } from '../codec/decode.js';
+import type { ParquetOptions } from '../codec/parquet.js';
+import type { TableName } from '../iceberg/types.js';
+import type { DecodeTask, DecodeTaskResult } from './decode.js';
+import type { EncodeTaskResult } from './encode.js';
+
+/** Where writer schemas come from: the registry in production, a map in tests. */
+export interface WriterSchemaSource {
+  writerSchemas(ids: readonly number[]): Promise<WriterSchemas>;
+}
+
+export interface CodecPoolOptions {
+  minThreads: number;
+  maxThreads: number;
+  /** Decode limits (config limits.maxMessageBytes and the accepted timestamp range). */
+  limits?: DecodeTask['limits'];
+  /** Bound of tasks waiting for a thread; beyond it run() rejects, which callers treat as backpressure. */
+  maxQueue?: number;
+}
+
+/** Running from TypeScript sources (tests, benches), workers load them through tsx, as the parent does. */
+const fromSource = import.meta.url.endsWith('.ts');
+const extension = fromSource ? '.ts' : '.js';
+const taskFile = (name: 'decode' | 'encode') => new URL(`./${name}${extension}`, import.meta.url).href;
+
+/**
+ * The worker pool the supervisor creates once. Batches go in with their buffers transferred;
+ * columns and Parquet bytes come back transferred. Writer schemas are resolved here, on the main
+ * thread, because workers cannot reach the registry.
+ */
+export class CodecPool {
+  readonly #pool: Piscina;
+  readonly #limits: DecodeTask['limits'];
+
+  constructor(options: CodecPoolOptions) {
+    this.#limits = options.limits;
+    this.#pool = new Piscina({
+      minThreads: options.minThreads,
+      maxThreads: options.maxThreads,
+      maxQueue: options.maxQueue ?? 'auto',
+      idleTimeout: 60_000,
+      // A second task waits inside each worker, so a thread never idles while the main thread
+      // handles the previous result (tasks are synchronous: they still run one at a time).
+      concurrentTasksPerWorker: 2,
+      execArgv: fromSource ? ['--import', 'tsx'] : [],
+    });
+  }
+
+  get threads(): number {
+    return this.#pool.threads.length;
+  }
+
+  /**
+   * Decodes a batch: every record comes back as a row or a failure. The batch's buffers are
+   * transferred: the caller must not touch it afterwards.
+   */
+  async decode(table: TableName, batch: RecordBatch, schemas: WriterSchemaSource): Promise<DecodeTaskResult> {
+    const writers = await schemas.writerSchemas(schemaIds(batch));
+    return this.decodeResolved(table, batch, writers);
+  }
+
+  decodeResolved(table: TableName, batch: RecordBatch, writers: WriterSchemas): Promise<DecodeTaskResult> {
+    const task: DecodeTask = { table, batch, writers, limits: this.#limits };
+    return this.#pool.run(task, { filename: taskFile('decode'), transferList: batchBuffers(batch) });
+  }
+
+  /** Writes column sets into one Parquet file; their buffers are transferred. */
+  encode(table: TableName, chunks: ColumnSet[], options?: ParquetOptions): Promise<EncodeTaskResult> {
+    const transferList = [...new Set(chunks.flatMap(columnBuffers))];
+    return this.#pool.run({ table, chunks, options }, { filename: taskFile('encode'), transferList });
+  }
+
+  destroy(): Promise<void> {
+    return this.#pool.destroy();
+  }
+}
