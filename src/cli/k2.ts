@@ -4,6 +4,7 @@ import './quiet-sdk.js';
 import { K2Error } from '../errors/index.js';
 import { registerConfigCommand } from './config.js';
 import { registerDemoCommand } from './demo.js';
+import { registerIcebergCommands } from './iceberg.js';
 import { registerStackCommands } from './stack.js';
 
 const program = new Command()
@@ -15,6 +16,7 @@ const program = new Command()
 registerStackCommands(program);
 registerConfigCommand(program);
 registerDemoCommand(program);
+registerIcebergCommands(program);
 
 try {
   await program.parseAsync(process.argv);

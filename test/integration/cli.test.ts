@@ -10,20 +10,23 @@ const k2 = 'dist/cli/k2.js';
 beforeAll(() => ensureBuilt());
 
 describe('k2 CLI', () => {
-  it('has --help on every command', async () => {
-    for (const command of [
-      [],
-      ['stack'],
-      ['stack', 'up'],
-      ['stack', 'down'],
-      ['stack', 'status'],
-      ['config'],
-      ['demo'],
-    ]) {
+  it('has --help on every command, found by walking the help tree', async () => {
+    const seen: string[] = [];
+    const walk = async (command: string[]) => {
       const run = await runNode(k2, [...command, '--help']);
       expect(run.code, `k2 ${command.join(' ')} --help`).toBe(0);
       expect(run.stdout).toMatch(/^Usage: k2/);
-    }
+      seen.push(command.join(' '));
+      const listing = run.stdout.split(/^Commands:$/m)[1] ?? '';
+      const subcommands = [...listing.matchAll(/^ {2}([a-z][\w-]*)/gm)]
+        .map((m) => m[1]!)
+        .filter((c) => c !== 'help');
+      for (const sub of subcommands) await walk([...command, sub]);
+    };
+    await walk([]);
+    expect(seen).toEqual(
+      expect.arrayContaining(['stack up', 'stack down', 'stack status', 'config', 'demo', 'iceberg compact']),
+    );
   });
 
   it('stack status reports every service of the running stack', async () => {
