@@ -6,6 +6,7 @@ import type { ParquetOptions } from '../codec/parquet.js';
 import type { TableName } from '../iceberg/types.js';
 import type { DecodeTask, DecodeTaskResult } from './decode.js';
 import type { EncodeTaskResult } from './encode.js';
+import type { WriteTask, WriteTaskResult } from './write.js';
 
 /** Where writer schemas come from: the registry in production, a map in tests. */
 export interface WriterSchemaSource {
@@ -24,7 +25,8 @@ export interface CodecPoolOptions {
 /** Running from TypeScript sources (tests, benches), workers load them through tsx, as the parent does. */
 const fromSource = import.meta.url.endsWith('.ts');
 const extension = fromSource ? '.ts' : '.js';
-const taskFile = (name: 'decode' | 'encode') => new URL(`./${name}${extension}`, import.meta.url).href;
+const taskFile = (name: 'decode' | 'encode' | 'write') =>
+  new URL(`./${name}${extension}`, import.meta.url).href;
 
 /**
  * The worker pool the supervisor creates once. Batches go in with their buffers transferred;
@@ -71,6 +73,17 @@ export class CodecPool {
   encode(table: TableName, chunks: ColumnSet[], options?: ParquetOptions): Promise<EncodeTaskResult> {
     const transferList = [...new Set(chunks.flatMap(columnBuffers))];
     return this.#pool.run({ table, chunks, options }, { filename: taskFile('encode'), transferList });
+  }
+
+  /** Splits a flush's batches by partition, sorts and writes one Parquet file per partition tuple. */
+  write(task: WriteTask): Promise<WriteTaskResult> {
+    const transferList = [
+      ...new Set([
+        ...task.chunks.flatMap(columnBuffers),
+        ...task.keep.flatMap((k) => (k ? [k.buffer as ArrayBuffer] : [])),
+      ]),
+    ];
+    return this.#pool.run(task, { filename: taskFile('write'), transferList });
   }
 
   destroy(): Promise<void> {
