@@ -82,3 +82,15 @@ export const identifier: Parser<string> = (raw, key) => {
 function show(raw: unknown): string {
   return JSON.stringify(raw) ?? String(raw);
 }
+
+/** Kafka topic names (letters, digits, '.', '_', '-'), comma-separated in the environment or a JSON array. */
+export const topicList: Parser<string[]> = (raw, key) => {
+  const items = typeof raw === 'string' ? raw.split(',') : raw;
+  if (!Array.isArray(items) || items.length === 0) throw new ConfigError(key, 'must list at least one topic');
+  return items.map((item) => {
+    const text = typeof item === 'string' ? item.trim() : '';
+    if (!/^[A-Za-z0-9._-]{1,249}$/.test(text))
+      throw new ConfigError(key, `is not a valid topic name: ${show(item)}`);
+    return text;
+  });
+};

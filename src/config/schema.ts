@@ -1,4 +1,15 @@
-import { bool, bucketName, hostPorts, httpUrl, identifier, int, oneOf, type Parser, str } from './fields.js';
+import {
+  bool,
+  bucketName,
+  hostPorts,
+  httpUrl,
+  identifier,
+  int,
+  oneOf,
+  type Parser,
+  str,
+  topicList,
+} from './fields.js';
 
 export interface Field<T> {
   readonly kind: 'field';
@@ -96,6 +107,24 @@ export const configSchema = {
     }),
   },
   supervisor: {
+    topics: field({
+      env: 'K2_TOPICS',
+      parse: topicList,
+      default: ['market.crypto.trades', 'market.equities.trades', 'market.equities.quotes'],
+      doc: 'topics to land (market.<asset_class>.<trades|quotes|reference_data>)',
+    }),
+    maxBufferedRows: field({
+      env: 'K2_MAX_BUFFERED_ROWS',
+      parse: int(1_000, 50_000_000),
+      default: 1_000_000,
+      doc: 'rows a partition buffers before it is paused until the next commit (backpressure)',
+    }),
+    commitRows: field({
+      env: 'K2_COMMIT_ROWS',
+      parse: int(1, 50_000_000),
+      default: 500_000,
+      doc: 'buffered rows of a table that trigger a commit before the interval ends',
+    }),
     httpHost: field({
       env: 'K2_HTTP_HOST',
       parse: str,

@@ -1,38 +1,142 @@
 import type { Server } from 'node:http';
-import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { K2Config } from '../config/index.js';
+import { ConfigError } from '../errors/index.js';
+import { openWarehouse } from '../iceberg/warehouse.js';
+import { Journal, metricsProjection, StatusProjection } from '../journal/index.js';
+import { createKafka, Partitioners } from '../kafka/client.js';
+import { createMetrics } from '../metrics/index.js';
+import { Registry } from '../registry/registry.js';
+import { CodecPool } from '../workers/pool.js';
 import { startHttp } from './http.js';
+import { IngestService, landingTable } from './ingest.js';
+
+export interface Supervisor {
+  ingest: IngestService;
+  server: Server;
+  /** Drains (commit everything buffered) within the configured deadline, then releases everything. */
+  stop(): Promise<boolean>;
+}
+
+function log(message: string, fields: Record<string, unknown> = {}): void {
+  console.log(JSON.stringify({ time: new Date().toISOString(), msg: message, ...fields }));
+}
 
 /**
- * The supervisor process: config, HTTP endpoints and signal handling. The ingestion actors
- * (partition, commit, DLQ, health) attach here.
+ * The supervisor process: config, the worker pool, the Kafka consumer and DLQ producer, one
+ * CommitActor per table, the journal with its projections (/metrics, /status), HTTP and signals.
  */
-export async function startSupervisor(config: K2Config): Promise<{ stop: () => Promise<void> }> {
-  const metrics = new Registry();
-  collectDefaultMetrics({ register: metrics, prefix: 'k2_' });
-  let state: 'running' | 'draining' = 'running';
-  const startedAt = new Date().toISOString();
-  const server: Server = await startHttp(config.supervisor.httpHost, config.supervisor.httpPort, {
-    metrics,
+export async function startSupervisor(
+  config: K2Config,
+  options: { handleSignals?: boolean } = {},
+): Promise<Supervisor> {
+  const { registry: metricsRegistry, catalogue } = createMetrics();
+  const journal = new Journal();
+  const status = new StatusProjection();
+  journal.subscribe(metricsProjection(catalogue));
+  journal.subscribe(status.apply);
+
+  const kafka = createKafka({
+    clientId: config.kafka.clientId,
+    brokers: config.kafka.brokers,
+    connectionTimeout: config.kafka.connectionTimeoutMs,
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureDlqTopics(admin, config.supervisor.topics);
+  const consumer = kafka.consumer({
+    groupId: config.kafka.groupId,
+    sessionTimeout: config.kafka.sessionTimeoutMs,
+    heartbeatInterval: config.kafka.heartbeatIntervalMs,
+    maxWaitTimeInMs: 500,
+    maxBytesPerPartition: 8 * 1024 * 1024,
+  });
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  await producer.connect();
+  const pool = new CodecPool({
+    minThreads: config.pool.minThreads,
+    maxThreads: config.pool.maxThreads,
+    limits: { maxMessageBytes: config.limits.maxMessageBytes },
+  });
+  const warehouse = openWarehouse(config);
+  const registry = new Registry({ url: config.registry.url });
+  const ingest = new IngestService({
+    config,
+    catalogue,
+    journal,
+    pool,
+    registry,
+    warehouse,
+    consumer,
+    producer,
+    admin,
+    log,
+  });
+
+  let state: 'starting' | 'running' | 'draining' = 'starting';
+  const server = await startHttp(config.supervisor.httpHost, config.supervisor.httpPort, {
+    metrics: metricsRegistry,
     healthy: () => true,
     ready: () => state === 'running',
-    status: () => ({ state, startedAt, pid: process.pid }),
+    status: () => ({ state, writerId: ingest.writerId, ...status.view() }),
   });
-  const address = server.address();
-  console.log(JSON.stringify({ msg: 'k2 supervisor listening', address }));
+  log('k2 supervisor listening', { address: server.address() });
+  await ingest.start();
+  state = 'running';
+  log('k2 supervisor ingesting', { topics: config.supervisor.topics, tables: ingest.tables });
 
-  const stop = async () => {
-    state = 'draining';
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+  let stopping: Promise<boolean> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      state = 'draining';
+      const drained = await ingest.drain(config.supervisor.drainTimeoutMs);
+      await producer.disconnect().catch(() => undefined);
+      await admin.disconnect().catch(() => undefined);
+      await pool.destroy();
+      await warehouse.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      log('k2 supervisor stopped', { drained });
+      return drained;
+    })();
+    return stopping;
   };
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      console.log(JSON.stringify({ msg: `k2 supervisor: ${signal}, draining` }));
-      stop().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
-    });
+  if (options.handleSignals ?? true) {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(signal, () => {
+        log(`k2 supervisor: ${signal}, draining`, { deadlineMs: config.supervisor.drainTimeoutMs });
+        stop().then(
+          (drained) => process.exit(drained ? 0 : 1),
+          (error: unknown) => {
+            log('k2 supervisor: drain failed', { error: String(error) });
+            process.exit(1);
+          },
+        );
+      });
+    }
   }
-  return { stop };
+  return { ingest, server, stop };
+}
+
+/** Every landed topic has `<topic>.dlq` with as many partitions, so quarantined records keep their partition. */
+async function ensureDlqTopics(
+  admin: ReturnType<ReturnType<typeof createKafka>['admin']>,
+  topics: readonly string[],
+) {
+  for (const topic of topics) landingTable(topic);
+  const existing = new Set(await admin.listTopics());
+  const missing = topics.filter((t) => !existing.has(t));
+  if (missing.length > 0) {
+    throw new ConfigError(
+      'K2_TOPICS',
+      `topics do not exist (auto-create is off; create them first): ${missing.join(', ')}`,
+    );
+  }
+  const metadata = await admin.fetchTopicMetadata({ topics: [...topics] });
+  const dlqs = metadata.topics
+    .filter((t) => !existing.has(`${t.name}.dlq`))
+    .map((t) => ({ topic: `${t.name}.dlq`, numPartitions: t.partitions.length, replicationFactor: -1 }));
+  if (dlqs.length > 0) await admin.createTopics({ topics: dlqs, waitForLeaders: true });
 }

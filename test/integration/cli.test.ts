@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, runNode } from '../support/cli.js';
+import { kafka, unique } from '../support/stack.js';
 
 const k2 = 'dist/cli/k2.js';
 
@@ -78,12 +79,29 @@ describe('supervisor process', () => {
     expect(run.stderr).toContain('K2_COMMIT_INTERVAL_MS: must be between');
   });
 
-  it('serves /healthz, /readyz and /metrics on loopback and exits 0 on SIGTERM', async () => {
+  it('refuses to start when a topic to land does not exist, naming K2_TOPICS', async () => {
+    const run = await runNode('dist/supervisor.js', [], {
+      K2_TOPICS: 'market.nowhere.trades',
+      K2_HTTP_PORT: '0',
+    });
+    expect(run.code).toBe(78);
+    expect(run.stderr).toContain('K2_TOPICS: topics do not exist');
+  });
+
+  it('serves /healthz, /readyz, /status and /metrics on loopback and exits 0 on SIGTERM', async () => {
     const port = 19_464 + Math.floor(Math.random() * 500);
+    const topic = `market.${unique('cli').replace('-', '')}.trades`;
+    const admin = kafka().admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    await admin.disconnect();
     const child = spawn(process.execPath, ['dist/supervisor.js'], {
       env: {
         ...process.env,
         K2_HTTP_PORT: String(port),
+        K2_TOPICS: topic,
+        K2_KAFKA_GROUP_ID: unique('cli-group'),
+        K2_CATALOG_NAME: unique('cli').replace('-', '_'),
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       },
     });
@@ -92,15 +110,18 @@ describe('supervisor process', () => {
     child.stderr.on('data', (d) => (output += d));
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
     const base = `http://127.0.0.1:${port}`;
-    for (let i = 0; i < 100 && !output.includes('listening'); i++)
+    for (let i = 0; i < 300 && !output.includes('ingesting'); i++)
       await new Promise((r) => setTimeout(r, 100));
-    expect(output).toContain('listening');
+    expect(output).toContain('ingesting');
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    expect(((await (await fetch(`${base}/status`)).json()) as { state: string }).state).toBe('running');
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toContain('k2_process_resident_memory_bytes');
+    expect(metrics).toContain('k2_messages_consumed_total');
     expect((await fetch(`${base}/nope`)).status).toBe(404);
     child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await exited, output).toBe(0);
+    expect(output).toContain('"drained":true');
   });
 });

@@ -1,0 +1,129 @@
+import { type Int64Column, int64At, stringAt, type Utf8Column } from '../codec/columns.js';
+import type { DecodedBatch } from '../codec/decode.js';
+import type { TableName } from '../iceberg/types.js';
+import type { SequenceEvent } from '../sequence/events.js';
+import { type SequencePolicy, SequenceTracker } from '../sequence/index.js';
+import { MessageIdWindow } from '../sequence/message-id-window.js';
+
+/** Rows waiting for the next commit: decoded batches and which of their rows survive dedupe. */
+export interface SealedRows {
+  topic: string;
+  partition: number;
+  table: TableName;
+  chunks: DecodedBatch[];
+  keep: (Int32Array | null)[];
+  /** The offsets these rows complete: [fromOffset, nextOffset). */
+  fromOffset: bigint;
+  nextOffset: bigint;
+  rows: number;
+  bytes: number;
+}
+
+export interface Accepted {
+  kept: number;
+  duplicates: number;
+  events: SequenceEvent[];
+}
+
+/**
+ * One topic-partition's ingest state: where it stands in Kafka, its sequence tracker and
+ * message_id window, and the rows buffered since the last seal. Pure bookkeeping, no I/O.
+ */
+export class PartitionIngest {
+  readonly tracker: SequenceTracker;
+  readonly messageIds: MessageIdWindow;
+  /** Next offset this partition expects (offsets below were buffered or committed). */
+  nextOffset: bigint;
+  #pending: SealedRows;
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly table: TableName,
+    startOffset: bigint,
+    options: { policy?: Partial<SequencePolicy>; dedupeWindow?: number } = {},
+  ) {
+    this.tracker = new SequenceTracker(topic, partition, { policy: options.policy });
+    this.messageIds = new MessageIdWindow(options.dedupeWindow ?? 100_000);
+    this.nextOffset = startOffset;
+    this.#pending = this.#empty(startOffset);
+  }
+
+  get buffered(): { rows: number; bytes: number } {
+    return { rows: this.#pending.rows, bytes: this.#pending.bytes };
+  }
+
+  /**
+   * Takes a decoded batch covering [batchFrom, batchNext): rows seen before (same message_id, or a
+   * sequence the tracker has already seen) are dropped, the rest are buffered. Failed records are
+   * the DLQ's; their offsets are covered by the range all the same.
+   */
+  accept(decoded: DecodedBatch, batchFrom: bigint, batchNext: bigint, bytes: number): Accepted {
+    if (batchFrom !== this.nextOffset) {
+      throw new RangeError(
+        `${this.topic}/${this.partition}: batch starts at ${batchFrom}, expected ${this.nextOffset}`,
+      );
+    }
+    const hasSequence = this.table !== 'reference_data_v2';
+    const ids = decoded.columns.message_id as Utf8Column;
+    const exchanges = decoded.columns.exchange as Utf8Column;
+    const symbols = decoded.columns.symbol as Utf8Column;
+    const sequences = hasSequence ? (decoded.columns.source_sequence as Int64Column) : undefined;
+    const keep: number[] = [];
+    const events: SequenceEvent[] = [];
+    let duplicates = 0;
+    for (let row = 0; row < decoded.rowCount; row++) {
+      const fresh = this.messageIds.admit(stringAt(ids, row)!);
+      let duplicate = !fresh;
+      if (sequences) {
+        const observation = this.tracker.observe({
+          exchange: stringAt(exchanges, row)!,
+          symbol: stringAt(symbols, row)!,
+          sequence: int64At(sequences, row),
+          offset: decoded.offsets[row]!,
+        });
+        events.push(...observation.events);
+        duplicate ||= observation.duplicate;
+      }
+      if (duplicate) duplicates++;
+      else keep.push(row);
+    }
+    const pending = this.#pending;
+    pending.chunks.push(decoded);
+    pending.keep.push(keep.length === decoded.rowCount ? null : Int32Array.from(keep));
+    pending.rows += keep.length;
+    pending.bytes += bytes;
+    pending.nextOffset = batchNext;
+    this.nextOffset = batchNext;
+    return { kept: keep.length, duplicates, events };
+  }
+
+  /** Hands over everything buffered (possibly only offsets of dropped records), or undefined if nothing moved. */
+  seal(): SealedRows | undefined {
+    const sealed = this.#pending;
+    if (sealed.nextOffset === sealed.fromOffset) return undefined;
+    this.#pending = this.#empty(sealed.nextOffset);
+    return sealed;
+  }
+
+  /** Forgets buffered rows and resumes at `offset` (the table's recorded offset after a conflict). */
+  resetTo(offset: bigint): void {
+    this.nextOffset = offset;
+    this.#pending = this.#empty(offset);
+  }
+
+  #empty(from: bigint): SealedRows {
+    const { topic, partition, table } = this;
+    return {
+      topic,
+      partition,
+      table,
+      chunks: [],
+      keep: [],
+      fromOffset: from,
+      nextOffset: from,
+      rows: 0,
+      bytes: 0,
+    };
+  }
+}

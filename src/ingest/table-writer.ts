@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import type { FileLayout } from '../codec/layout.js';
+import { OffsetConflictError } from '../errors/index.js';
+import { appendFiles } from '../iceberg/append.js';
+import type { CommitResult } from '../iceberg/commit.js';
+import type { DataFile, PartitionValue } from '../iceberg/datafile.js';
+import { groupOffsets } from '../iceberg/offsets.js';
+import { loadTable, type Table, type Warehouse } from '../iceberg/table.js';
+import type { TableName } from '../iceberg/types.js';
+import type { CodecPool } from '../workers/pool.js';
+import type { SealedRows } from './partition-ingest.js';
+
+/** A partition's sealed rows turned into uploaded files, kept until a commit takes them. */
+export interface FlushedPartition {
+  sealed: SealedRows;
+  files: DataFile[];
+}
+
+export interface CommittedBatch {
+  /** Undefined when every partition conflicted and nothing was committed. */
+  result: CommitResult | undefined;
+  partitions: FlushedPartition[];
+  /** Partitions whose offsets someone else committed first: their files were dropped. */
+  conflicts: { topic: string; partition: number; recordedNextOffset: bigint }[];
+}
+
+const DAY_MS = 86_400_000;
+
+/** Iceberg's path segment for a partition value: dates as yyyy-MM-dd, the rest as text, URL-encoded. */
+function partitionPath(layout: FileLayout, partition: Map<number, PartitionValue>): string {
+  return layout.partitionFields
+    .map((field) => {
+      const value = partition.get(field['field-id']);
+      const text =
+        value === null || value === undefined
+          ? 'null'
+          : field.transform === 'day'
+            ? new Date(Number(value) * DAY_MS).toISOString().slice(0, 10)
+            : String(value);
+      return `${field.name}=${encodeURIComponent(text)}`;
+    })
+    .join('/');
+}
+
+/**
+ * Writes one table: sealed partition rows → Parquet files on S3 (through the pool) → one Iceberg
+ * append carrying every partition's offsets. The only writer of its table in this process.
+ */
+export class TableWriter {
+  #table: Table | undefined;
+
+  constructor(
+    readonly table: TableName,
+    readonly identifier: string,
+    private readonly warehouse: Warehouse,
+    private readonly pool: CodecPool,
+    private readonly group: string,
+    private readonly writerId: string,
+  ) {}
+
+  async load(): Promise<Table> {
+    this.#table = await loadTable(this.warehouse, this.identifier);
+    return this.#table;
+  }
+
+  /** The next offset recorded in the table for a topic-partition, if the group ever committed it. */
+  async recordedOffset(topic: string, partition: number): Promise<bigint | undefined> {
+    const table = await this.load();
+    return groupOffsets(table.metadata, this.group).get(topic)?.get(partition);
+  }
+
+  layout(table: Table): FileLayout {
+    const metadata = table.metadata;
+    const spec = metadata['partition-specs'].find((s) => s['spec-id'] === metadata['default-spec-id']);
+    const sort = metadata['sort-orders'].find((s) => s['order-id'] === metadata['default-sort-order-id']);
+    const schema = metadata.schemas.find((s) => s['schema-id'] === metadata['current-schema-id']);
+    const names = new Map(schema?.fields.map((f) => [f.id, f.name]));
+    return {
+      specId: metadata['default-spec-id'],
+      partitionFields: spec?.fields ?? [],
+      sortColumns: (sort?.fields ?? []).map((f) => names.get(f['source-id'])!).filter(Boolean),
+    };
+  }
+
+  /** Encodes and uploads one partition's sealed rows; the sealed batches' buffers move to the pool. */
+  async flush(sealed: SealedRows): Promise<FlushedPartition> {
+    if (sealed.rows === 0) return { sealed, files: [] };
+    const table = this.#table ?? (await this.load());
+    const layout = this.layout(table);
+    const { files } = await this.pool.write({
+      table: this.table,
+      layout,
+      chunks: sealed.chunks,
+      keep: sealed.keep,
+    });
+    const location = table.metadata.location.replace(/\/+$/, '');
+    const dataFiles = await Promise.all(
+      files.map(async (file): Promise<DataFile> => {
+        const filePath = `${location}/data/${partitionPath(layout, file.partition)}/${Date.now()}-${randomUUID()}.parquet`;
+        await this.warehouse.io.write(filePath, file.bytes);
+        return {
+          ...file.stats,
+          filePath,
+          fileFormat: 'PARQUET',
+          fileSizeInBytes: file.bytes.byteLength,
+          partition: file.partition,
+          specId: layout.specId,
+          sortOrderId: table.metadata['default-sort-order-id'],
+        };
+      }),
+    );
+    return { sealed, files: dataFiles };
+  }
+
+  /**
+   * Commits flushed partitions as one snapshot with their offsets. A partition whose range starts
+   * below what the table records (another instance committed it first, after a rebalance) is
+   * dropped with its files and reported; the rest commit.
+   */
+  async commit(flushed: FlushedPartition[], commitId: string = randomUUID()): Promise<CommittedBatch> {
+    let remaining = flushed;
+    const conflicts: CommittedBatch['conflicts'] = [];
+    for (;;) {
+      try {
+        const result = await appendFiles(
+          this.warehouse,
+          this.identifier,
+          {
+            files: remaining.flatMap((p) => p.files),
+            commitId,
+            writerId: this.writerId,
+            offsets: {
+              group: this.group,
+              ranges: remaining.map(({ sealed }) => ({
+                topic: sealed.topic,
+                partition: sealed.partition,
+                fromOffset: sealed.fromOffset,
+                nextOffset: sealed.nextOffset,
+              })),
+            },
+            checkFiles: false,
+          },
+          { retry: { attempts: 30, maxDelayMs: 500 } },
+        );
+        this.#table = result.table;
+        return { result, partitions: remaining, conflicts };
+      } catch (error) {
+        if (!(error instanceof OffsetConflictError)) throw error;
+        const lost = remaining.filter(
+          (p) => p.sealed.topic === error.topic && p.sealed.partition === error.partition,
+        );
+        await this.warehouse.io.delete(lost.flatMap((p) => p.files.map((f) => f.filePath)));
+        conflicts.push({
+          topic: error.topic,
+          partition: error.partition,
+          recordedNextOffset: error.committedNextOffset,
+        });
+        remaining = remaining.filter((p) => !lost.includes(p));
+        if (remaining.length === 0) return { result: undefined, partitions: [], conflicts };
+      }
+    }
+  }
+}

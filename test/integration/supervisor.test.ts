@@ -1,0 +1,82 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { frame } from '../../src/codec/wire.js';
+import { type Supervisor, startSupervisor } from '../../src/supervisor/supervisor.js';
+import { kafka, unique } from '../support/stack.js';
+import { supervisorConfig, tableRows, waitForCommitted } from '../support/supervisor.js';
+import { encodeTrade, produce, registerTrades } from '../support/trades.js';
+
+const running: Supervisor[] = [];
+afterAll(async () => {
+  for (const s of running) await s.stop();
+});
+
+async function createTopic(topic: string, partitions: number): Promise<void> {
+  const admin = kafka().admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  await admin.disconnect();
+}
+
+describe('supervisor: Kafka → Iceberg exactly once', () => {
+  it('lands every trade once, drops resent duplicates, quarantines poison in the DLQ, records the end offsets', async () => {
+    const topic = `market.${unique('t').replace('-', '')}.trades`;
+    await createTopic(topic, 3);
+    const schemaId = await registerTrades(topic);
+    const trades = Array.from({ length: 6_000 }, (_, i) => encodeTrade(schemaId, i));
+    const poison = [
+      Buffer.from([1, 0, 0, 0, 1, 2, 3]), // wrong magic byte
+      frame(999_999, Buffer.from([2, 4, 6])), // unknown schema id
+      trades[0]!.value.subarray(0, 12), // truncated body
+    ];
+    const duplicates = trades.slice(100, 103); // resent by a producer retry
+    await produce(topic, [
+      ...trades.map((t) => ({ key: t.symbol, value: t.value })),
+      ...poison.map((value) => ({ key: 'BTCUSDT', value })),
+      ...duplicates.map((t) => ({ key: t.symbol, value: t.value })),
+    ]);
+
+    const config = supervisorConfig({
+      K2_TOPICS: topic,
+      K2_KAFKA_GROUP_ID: unique('group'),
+      K2_CATALOG_NAME: unique('cat').replace('-', '_'),
+    });
+    const supervisor = await startSupervisor(config, { handleSignals: false });
+    running.push(supervisor);
+    await waitForCommitted(config, topic);
+
+    const rows = await tableRows(config);
+    expect(rows).toHaveLength(trades.length);
+    expect(new Set(rows.map((r) => r.message_id))).toEqual(new Set(trades.map((t) => t.messageId)));
+
+    const consumer = kafka().consumer({ groupId: unique('dlq-reader') });
+    await consumer.connect();
+    await consumer.subscribe({ topic: `${topic}.dlq`, fromBeginning: true });
+    const quarantined: { value: Buffer; code: string }[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`DLQ held ${quarantined.length} of ${poison.length}`)),
+        30_000,
+      );
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          quarantined.push({ value: message.value!, code: String(message.headers?.['k2.error.code']) });
+          if (quarantined.length === poison.length) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+    await consumer.disconnect();
+    expect(quarantined.map((q) => q.value.toString('hex')).sort()).toEqual(
+      poison.map((p) => p.toString('hex')).sort(),
+    );
+    expect(quarantined.every((q) => q.code.startsWith('K2_'))).toBe(true);
+
+    const port = (supervisor.server.address() as { port: number }).port;
+    const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { state: string };
+    expect(status.state).toBe('running');
+    expect(await supervisor.stop()).toBe(true);
+    running.pop();
+  });
+});
