@@ -35,7 +35,7 @@ export const configSchema = {
     groupId: field({ env: 'K2_KAFKA_GROUP_ID', parse: str, default: 'k2-ingest', doc: 'consumer group' }),
     sessionTimeoutMs: field({
       env: 'K2_KAFKA_SESSION_TIMEOUT_MS',
-      parse: int(6_000, 300_000),
+      parse: int(1_000, 300_000),
       default: 30_000,
       doc: 'consumer group session timeout',
     }),

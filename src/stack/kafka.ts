@@ -35,6 +35,8 @@ transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 transaction.state.log.num.partitions=4
 group.initial.rebalance.delay.ms=0
+# short sessions let tests that kill -9 a consumer rejoin its group in seconds
+group.min.session.timeout.ms=1000
 message.max.bytes=16777216
 log.retention.hours=-1
 log.segment.bytes=268435456

@@ -83,11 +83,6 @@ export async function startSupervisor(
     ready: () => state === 'running',
     status: () => ({ state, writerId: ingest.writerId, ...status.view() }),
   });
-  log('k2 supervisor listening', { address: server.address() });
-  await ingest.start();
-  state = 'running';
-  log('k2 supervisor ingesting', { topics: config.supervisor.topics, tables: ingest.tables });
-
   let stopping: Promise<boolean> | undefined;
   const stop = () => {
     stopping ??= (async () => {
@@ -117,6 +112,11 @@ export async function startSupervisor(
       });
     }
   }
+  log('k2 supervisor listening', { address: server.address() });
+  await ingest.start();
+  if (state === 'starting') state = 'running';
+  log('k2 supervisor ingesting', { topics: config.supervisor.topics, tables: ingest.tables });
+
   return { ingest, server, stop };
 }
 
