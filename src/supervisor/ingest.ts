@@ -150,7 +150,14 @@ export class IngestService {
     return state;
   }
 
-  async #onBatch({ batch, heartbeat, pause, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  async #onBatch({
+    batch,
+    heartbeat,
+    pause,
+    isRunning,
+    isStale,
+    resolveOffset,
+  }: EachBatchPayload): Promise<void> {
     if (!isRunning() || isStale() || this.#stopping || batch.messages.length === 0) return;
     const { topic, partition } = batch;
     this.#inFlight++;
@@ -162,13 +169,18 @@ export class IngestService {
         this.deps.consumer.seek({ topic, partition, offset: String(state.nextOffset) });
         return;
       }
+      // Resolving moves kafkajs's fetch position only (commits are ours); unresolved, it fetches the batch again.
       const messages = batch.messages.filter((m) => BigInt(m.offset) >= state.nextOffset);
-      if (messages.length === 0) return;
+      if (messages.length === 0) {
+        resolveOffset(batch.lastOffset());
+        return;
+      }
       const next = BigInt(batch.lastOffset()) + 1n;
       const decoded = await this.#decode(state.table, messages);
       await this.#quarantine(topic, partition, messages, decoded);
       const bytes = messages.reduce((n, m) => n + (m.value?.length ?? 0), 0);
       const accepted = state.accept(decoded, state.nextOffset, next, bytes);
+      resolveOffset(batch.lastOffset());
       this.#observe(
         topic,
         partition,
@@ -298,6 +310,21 @@ export class IngestService {
    * every partition, write the files and commit them with the offsets; then Kafka offsets.
    */
   async commitCycle(table: TableName): Promise<CommitCycleOutcome> {
+    try {
+      return await this.#commitCycle(table);
+    } catch (error) {
+      const e = error as Error & { code?: string; retriable?: boolean };
+      this.deps.catalogue.errors.inc({ stage: 'commit', error_class: e.name });
+      this.deps.log('commit cycle failed; retrying with the same data', {
+        table,
+        error: e.message,
+        code: e.code,
+      });
+      throw error;
+    }
+  }
+
+  async #commitCycle(table: TableName): Promise<CommitCycleOutcome> {
     const writer = this.#writers.get(table)!;
     let unsettled = this.#unsettled.get(table);
     if (!unsettled) {

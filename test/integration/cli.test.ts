@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ensureBuilt, runNode } from '../support/cli.js';
 import { kafka, unique } from '../support/stack.js';
 
@@ -109,6 +109,9 @@ describe('supervisor process', () => {
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    onTestFinished(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
     const base = `http://127.0.0.1:${port}`;
     // Joining the consumer group is the slow part of start-up on a loaded 2-core machine.
     for (let i = 0; i < 900 && !output.includes('ingesting'); i++)

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ensureBuilt } from '../support/cli.js';
 import { kafka, unique } from '../support/stack.js';
 import { supervisorConfig, tableRows, waitForCommitted } from '../support/supervisor.js';
@@ -12,6 +12,9 @@ const PER_TRIAL = 1_500;
 
 function startProcess(env: Record<string, string>): { child: ChildProcess; output: () => string } {
   const child = spawn(process.execPath, ['dist/supervisor.js'], { env: { ...process.env, ...env } });
+  onTestFinished(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
   let output = '';
   child.stdout?.on('data', (d) => (output += d));
   child.stderr?.on('data', (d) => (output += d));

@@ -1,0 +1,169 @@
+/**
+ * End to end: N trades into a local topic, then in the same run (a) a bare kafkajs consume-only
+ * loop over the topic and (b) the supervisor (dist/supervisor.js, its own process) from empty to
+ * fully committed. Prints both rates, b/a, commits, files, bytes/row and the supervisor's peak RSS.
+ *   npm run bench:e2e -- [--trades 2000000] [--partitions 4]
+ */
+import '../src/cli/quiet-sdk.js';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import { avroType } from '../src/codec/avro-types.js';
+import { parseDecimal } from '../src/codec/decimal.js';
+import { avroSchemaText } from '../src/codec/schemas.js';
+import { frame } from '../src/codec/wire.js';
+import { loadConfig } from '../src/config/index.js';
+import { groupOffsets } from '../src/iceberg/offsets.js';
+import { loadTable } from '../src/iceberg/table.js';
+import { openWarehouse } from '../src/iceberg/warehouse.js';
+import { createKafka, Partitioners } from '../src/kafka/client.js';
+import { Registry } from '../src/registry/registry.js';
+import { valueSubject } from '../src/registry/subjects.js';
+import { stackContext } from '../src/stack/context.js';
+import { stackFilePath, stackUp } from '../src/stack/stack.js';
+
+const { values: args } = parseArgs({
+  options: { trades: { type: 'string', default: '2000000' }, partitions: { type: 'string', default: '4' } },
+});
+const N = Number(args.trades);
+const PARTITIONS = Number(args.partitions);
+const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'BNBUSDT', 'XRPUSDT', 'ADAUSDT', 'DOGEUSDT', 'AAPL'];
+
+const ctx = stackContext(process.env, () => undefined);
+await stackUp(ctx);
+const { config: base } = loadConfig({ stackFile: stackFilePath(ctx) });
+const run = randomUUID().slice(0, 8);
+const topic = `market.bench${run}.trades`;
+const kafka = createKafka({ clientId: 'k2-bench', brokers: base.kafka.brokers });
+const admin = kafka.admin();
+await admin.connect();
+await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true });
+const schemaId = await new Registry({ url: base.registry.url }).register(
+  valueSubject(topic),
+  avroSchemaText('trade_v2'),
+);
+const type = avroType(JSON.parse(avroSchemaText('trade_v2')));
+
+// Produce.
+const T0 = 1_735_689_600_000_000;
+const producer = kafka.producer({
+  idempotent: true,
+  maxInFlightRequests: 1,
+  createPartitioner: Partitioners.DefaultPartitioner,
+});
+await producer.connect();
+let produced = 0;
+const produceStart = performance.now();
+const sequences = new Map<string, number>();
+while (produced < N) {
+  const messages = [];
+  for (let i = 0; i < 10_000 && produced < N; i++, produced++) {
+    const symbol = SYMBOLS[produced % SYMBOLS.length]!;
+    const sequence = (sequences.get(symbol) ?? 0) + 1;
+    sequences.set(symbol, sequence);
+    const body = type.toBuffer({
+      message_id: `${run}-${produced}`,
+      trade_id: String(sequence),
+      symbol,
+      exchange: symbol === 'AAPL' ? 'NASDAQ' : 'BINANCE',
+      asset_class: symbol === 'AAPL' ? 'EQUITY' : 'CRYPTO',
+      timestamp: T0 + produced * 50,
+      price: parseDecimal(`${100 + (produced % 997)}.${String(produced % 99_999_999).padStart(8, '0')}`, 8),
+      quantity: parseDecimal(`0.${String(1 + (produced % 9_999)).padStart(8, '0')}`, 8),
+      currency: symbol === 'AAPL' ? 'USD' : 'USDT',
+      side: produced % 2 === 0 ? 'BUY' : 'SELL',
+      trade_conditions: [],
+      source_sequence: sequence,
+      ingestion_timestamp: T0 + produced * 50 + 300,
+      platform_sequence: null,
+      vendor_data: { m: String(produced % 2 === 0) },
+    });
+    messages.push({ key: symbol, value: frame(schemaId, body) });
+  }
+  await producer.send({ topic, acks: -1, messages });
+}
+await producer.disconnect();
+const produceSeconds = (performance.now() - produceStart) / 1000;
+const bytes = (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
+if (bytes !== N) throw new Error(`topic holds ${bytes} records, expected ${N}`);
+
+// (a) consume-only baseline.
+const consumer = kafka.consumer({ groupId: `bench-consume-${run}`, maxBytesPerPartition: 8 * 1024 * 1024 });
+await consumer.connect();
+await consumer.subscribe({ topic, fromBeginning: true });
+let consumed = 0;
+const consumeStart = performance.now();
+await new Promise<void>((resolve) => {
+  void consumer.run({
+    autoCommit: false,
+    partitionsConsumedConcurrently: PARTITIONS,
+    eachBatch: async ({ batch }) => {
+      consumed += batch.messages.length;
+      if (consumed >= N) resolve();
+    },
+  });
+});
+const consumeSeconds = (performance.now() - consumeStart) / 1000;
+await consumer.disconnect();
+
+// (b) the supervisor from empty to fully committed.
+const group = `bench-k2-${run}`;
+const catalogName = `bench_${run}`;
+const env = {
+  ...process.env,
+  K2_STACK_FILE: stackFilePath(ctx),
+  K2_TOPICS: topic,
+  K2_KAFKA_GROUP_ID: group,
+  K2_CATALOG_NAME: catalogName,
+  K2_HTTP_PORT: '0',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+};
+const supervisorStart = performance.now();
+// K2_BENCH_NODE_ARGS passes flags to the supervisor's node, e.g. --cpu-prof.
+const nodeArgs = process.env.K2_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+const child = spawn(process.execPath, [...nodeArgs, 'dist/supervisor.js'], {
+  env,
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
+const config = loadConfig({ env, stackFile: stackFilePath(ctx) }).config;
+const warehouse = openWarehouse(config);
+let peakRss = 0;
+for (;;) {
+  const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+  peakRss = Math.max(peakRss, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024);
+  const table = await loadTable(warehouse, 'market_data.trades_v2').catch(() => undefined);
+  const recorded = table ? groupOffsets(table.metadata, group).get(topic) : undefined;
+  const done = recorded && [...recorded.values()].reduce((n, o) => n + Number(o), 0) === N;
+  if (done) break;
+  if (child.exitCode !== null) throw new Error(`supervisor exited with ${child.exitCode}`);
+  await new Promise((r) => setTimeout(r, 100));
+}
+const supervisorSeconds = (performance.now() - supervisorStart) / 1000;
+const table = await loadTable(warehouse, 'market_data.trades_v2');
+const current = table.metadata.snapshots?.find(
+  (s) => s['snapshot-id'] === table.metadata['current-snapshot-id'],
+);
+const summary: Record<string, string> = current?.summary ?? {};
+child.kill('SIGTERM');
+await new Promise((r) => child.on('close', r));
+await warehouse.close();
+await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => undefined);
+await admin.disconnect();
+
+const rate = (n: number, s: number) => Math.round(n / s).toLocaleString('en-US');
+console.log(`\nK2 e2e bench — ${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}, Node ${process.version}`);
+console.log(`trades ${N.toLocaleString('en-US')}, ${PARTITIONS} partitions`);
+console.log(`produce (idempotent, acks=all)      ${rate(N, produceSeconds).padStart(10)} trades/s`);
+console.log(
+  `(a) kafkajs consume-only            ${rate(N, consumeSeconds).padStart(10)} trades/s  (${consumeSeconds.toFixed(1)} s)`,
+);
+console.log(
+  `(b) supervisor empty → committed    ${rate(N, supervisorSeconds).padStart(10)} trades/s  (${supervisorSeconds.toFixed(1)} s, incl. start-up)`,
+);
+console.log(`ratio b/a                           ${(consumeSeconds / supervisorSeconds).toFixed(2)}`);
+console.log(
+  `snapshots ${table.metadata.snapshots?.length ?? 0}, files ${summary['total-data-files']}, bytes/row ${(Number(summary['total-files-size']) / N).toFixed(1)}, rows ${summary['total-records']}`,
+);
+console.log(`supervisor peak RSS                 ${(peakRss / 2 ** 20).toFixed(0)} MiB`);
