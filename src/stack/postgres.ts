@@ -62,6 +62,18 @@ function pgRun(command: string, args: string[]): string {
   return run(cmd, fullArgs, { timeoutMs: 120_000, cwd: '/' });
 }
 
+/** A connection to the cluster's maintenance database. */
+function adminClient(ctx: StackContext, connectionTimeoutMillis?: number): pg.Client {
+  return new pg.Client({
+    host: '127.0.0.1',
+    port: ctx.ports.postgres,
+    user: stackCredentials.pgUser,
+    password: stackCredentials.pgPassword,
+    database: 'postgres',
+    connectionTimeoutMillis,
+  });
+}
+
 export const postgresService: Service = {
   name: 'postgres',
   marker: 'postgres',
@@ -137,14 +149,7 @@ export const postgresService: Service = {
   },
 
   async ready(ctx) {
-    const client = new pg.Client({
-      host: '127.0.0.1',
-      port: ctx.ports.postgres,
-      user: stackCredentials.pgUser,
-      password: stackCredentials.pgPassword,
-      database: 'postgres',
-      connectionTimeoutMillis: 1_000,
-    });
+    const client = adminClient(ctx, 1_000);
     try {
       await client.connect();
       await client.query('SELECT 1');
@@ -157,13 +162,7 @@ export const postgresService: Service = {
   },
 
   async afterReady(ctx) {
-    const client = new pg.Client({
-      host: '127.0.0.1',
-      port: ctx.ports.postgres,
-      user: stackCredentials.pgUser,
-      password: stackCredentials.pgPassword,
-      database: 'postgres',
-    });
+    const client = adminClient(ctx);
     await client.connect();
     try {
       for (const database of [stackCredentials.pgDatabase, 'registry']) {
