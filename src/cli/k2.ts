@@ -6,6 +6,7 @@ import { registerConfigCommand } from './config.js';
 import { registerDemoCommand } from './demo.js';
 import { registerIcebergCommands } from './iceberg.js';
 import { registerStackCommands } from './stack.js';
+import { registerStatusCommand } from './status.js';
 
 const program = new Command()
   .name('k2')
@@ -17,6 +18,7 @@ registerStackCommands(program);
 registerConfigCommand(program);
 registerDemoCommand(program);
 registerIcebergCommands(program);
+registerStatusCommand(program);
 
 try {
   await program.parseAsync(process.argv);
