@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { K2Config } from '../config/index.js';
 import { ConfigError } from '../errors/index.js';
 import { openWarehouse } from '../iceberg/warehouse.js';
@@ -7,12 +8,12 @@ import { createKafka, Partitioners } from '../kafka/client.js';
 import { createMetrics } from '../metrics/index.js';
 import { Registry } from '../registry/registry.js';
 import { CodecPool } from '../workers/pool.js';
-import { startHttp } from './http.js';
+import { type HttpEndpoints, startHttp } from './http.js';
 import { IngestService, landingTable } from './ingest.js';
 
 export interface Supervisor {
   ingest: IngestService;
-  server: Server;
+  http: HttpHandle;
   /** Drains (commit everything buffered) within the configured deadline, then releases everything. */
   stop(): Promise<boolean>;
 }
@@ -77,12 +78,13 @@ export async function startSupervisor(
   });
 
   let state: 'starting' | 'running' | 'draining' = 'starting';
-  const server = await startHttp(config.supervisor.httpHost, config.supervisor.httpPort, {
+  const endpoints = {
     metrics: metricsRegistry,
     healthy: () => true,
     ready: () => state === 'running',
     status: () => ({ state, writerId: ingest.writerId, ...status.view() }),
-  });
+  };
+  const http = await serveHttp(config, endpoints);
   let stopping: Promise<boolean> | undefined;
   const stop = () => {
     stopping ??= (async () => {
@@ -92,7 +94,7 @@ export async function startSupervisor(
       await admin.disconnect().catch(() => undefined);
       await pool.destroy();
       await warehouse.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await http.close();
       log('k2 supervisor stopped', { drained });
       return drained;
     })();
@@ -112,12 +114,11 @@ export async function startSupervisor(
       });
     }
   }
-  log('k2 supervisor listening', { address: server.address() });
   await ingest.start();
   if (state === 'starting') state = 'running';
   log('k2 supervisor ingesting', { topics: config.supervisor.topics, tables: ingest.tables });
 
-  return { ingest, server, stop };
+  return { ingest, http, stop };
 }
 
 /** Every landed topic has `<topic>.dlq` with as many partitions, so quarantined records keep their partition. */
@@ -139,4 +140,46 @@ async function ensureDlqTopics(
     .filter((t) => !existing.has(`${t.name}.dlq`))
     .map((t) => ({ topic: `${t.name}.dlq`, numPartitions: t.partitions.length, replicationFactor: -1 }));
   if (dlqs.length > 0) await admin.createTopics({ topics: dlqs, waitForLeaders: true });
+}
+
+export interface HttpHandle {
+  /** The bound address, once the endpoints are served. */
+  address(): AddressInfo | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * The HTTP endpoints are for watching, not for ingesting: when the port is taken the supervisor
+ * says so once, keeps ingesting, and retries the bind quietly until it gets the port.
+ */
+async function serveHttp(config: K2Config, endpoints: HttpEndpoints): Promise<HttpHandle> {
+  const { httpHost: host, httpPort: port } = config.supervisor;
+  let server: Server | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  const attempt = async (first: boolean): Promise<void> => {
+    try {
+      server = await startHttp(host, port, endpoints);
+      log('k2 supervisor listening', { address: server.address() });
+      if (!first) log('k2 supervisor: HTTP endpoints are served again', { address: server.address() });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'EADDRINUSE' && code !== 'EACCES') throw error;
+      if (first) {
+        log(
+          `k2 supervisor: cannot serve /metrics, /healthz, /readyz and /status on ${host}:${port} (${code}); ingestion continues without them, retrying every 30 s (set K2_HTTP_PORT to move them)`,
+        );
+      }
+      if (!closed) timer = setTimeout(() => void attempt(false), 30_000).unref();
+    }
+  };
+  await attempt(true);
+  return {
+    address: () => (server?.address() as AddressInfo | null) ?? undefined,
+    close: async () => {
+      closed = true;
+      clearTimeout(timer);
+      if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
+    },
+  };
 }

@@ -1,4 +1,5 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { createServer } from 'node:net';
+import { afterAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { frame } from '../../src/codec/wire.js';
 import { type Supervisor, startSupervisor } from '../../src/supervisor/supervisor.js';
 import { kafka, unique } from '../support/stack.js';
@@ -73,9 +74,41 @@ describe('supervisor: Kafka → Iceberg exactly once', () => {
     );
     expect(quarantined.every((q) => q.code.startsWith('K2_'))).toBe(true);
 
-    const port = (supervisor.server.address() as { port: number }).port;
+    const port = supervisor.http.address()!.port;
     const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { state: string };
     expect(status.state).toBe('running');
+    expect(await supervisor.stop()).toBe(true);
+    running.pop();
+  });
+
+  it('keeps ingesting when its metrics port is taken, and says so once', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => new Promise<void>((resolve) => holder.close(() => resolve())));
+    const port = (holder.address() as { port: number }).port;
+    const topic = `market.${unique('p').replace('-', '')}.trades`;
+    await createTopic(topic, 1);
+    const schemaId = await registerTrades(topic);
+    const trades = Array.from({ length: 500 }, (_, i) => encodeTrade(schemaId, i));
+    await produce(
+      topic,
+      trades.map((t) => ({ key: t.symbol, value: t.value })),
+    );
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, 'log').mockImplementation((line: string) => void lines.push(String(line)));
+    onTestFinished(() => spy.mockRestore());
+    const config = supervisorConfig({
+      K2_TOPICS: topic,
+      K2_HTTP_PORT: String(port),
+      K2_KAFKA_GROUP_ID: unique('group'),
+      K2_CATALOG_NAME: unique('cat').replace('-', '_'),
+    });
+    const supervisor = await startSupervisor(config, { handleSignals: false });
+    running.push(supervisor);
+    await waitForCommitted(config, topic);
+    expect(supervisor.http.address()).toBeUndefined();
+    expect(lines.filter((l) => l.includes('cannot serve /metrics'))).toHaveLength(1);
+    expect((await tableRows(config)).length).toBe(trades.length);
     expect(await supervisor.stop()).toBe(true);
     running.pop();
   });
