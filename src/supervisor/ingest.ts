@@ -63,6 +63,15 @@ export class IngestService {
   readonly #paused = new Map<string, () => void>();
   #inFlight = 0;
   #stopping = false;
+  readonly #lag = new Map<string, number>();
+  #lastCommitMs = 0;
+
+  /** Signals for the HealthActor: lag summed over this process's partitions, last commit latency. */
+  observations(): { consumerLag: number; commitLatencyMs: number } {
+    let consumerLag = 0;
+    for (const lag of this.#lag.values()) consumerLag += lag;
+    return { consumerLag, commitLatencyMs: this.#lastCommitMs };
+  }
 
   constructor(private readonly deps: IngestDeps) {}
 
@@ -116,6 +125,7 @@ export class IngestService {
       if (!assigned.has(k)) {
         this.partitions.delete(k);
         this.#paused.delete(k);
+        this.#lag.delete(k);
         this.deps.journal.append({
           type: 'partition.revoked',
           topic: state.topic,
@@ -293,6 +303,7 @@ export class IngestService {
     catalogue.messagesConsumed.inc({ topic, partition }, records);
     catalogue.batchRecords.observe({ topic }, records);
     catalogue.consumerLag.set({ topic, partition }, Number(lag));
+    this.#lag.set(key(topic, partition), Number(lag));
     this.deps.journal.append({
       type: 'batch.decoded',
       topic,
@@ -360,6 +371,7 @@ export class IngestService {
     const records = outcome.partitions.reduce((n, p) => n + p.sealed.rows, 0);
     if (outcome.result) {
       const seconds = (performance.now() - started) / 1000;
+      this.#lastCommitMs = seconds * 1000;
       this.deps.catalogue.commitDuration.observe({ table }, seconds);
       this.deps.catalogue.snapshotsCommitted.inc({ table });
       this.deps.catalogue.messagesWritten.inc({ table }, records);

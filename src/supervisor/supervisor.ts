@@ -1,9 +1,12 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createActor } from 'xstate';
+import { healthMachine } from '../actors/health.machine.js';
 import type { K2Config } from '../config/index.js';
 import { ConfigError } from '../errors/index.js';
+import { heapRatio } from '../health/process.js';
 import { openWarehouse } from '../iceberg/warehouse.js';
-import { Journal, metricsProjection, StatusProjection } from '../journal/index.js';
+import { Journal, levelChanged, metricsProjection, StatusProjection } from '../journal/index.js';
 import { createKafka, Partitioners } from '../kafka/client.js';
 import { createMetrics } from '../metrics/index.js';
 import { Registry } from '../registry/registry.js';
@@ -77,6 +80,17 @@ export async function startSupervisor(
     log,
   });
 
+  // The HealthActor turns observations into NOMINAL / DEGRADED / CRITICAL / SHUTDOWN with hysteresis.
+  const health = createActor(healthMachine, { input: {} });
+  health.on('level.changed', (event) => {
+    journal.append(levelChanged('health', event));
+    log('k2 supervisor: health level changed', { from: event.from, to: event.to, reasons: event.reasons });
+  });
+  health.start();
+  const observe = setInterval(() => {
+    health.send({ type: 'observe', observations: { ...ingest.observations(), heapRatio: heapRatio() } });
+  }, 1_000).unref();
+
   let state: 'starting' | 'running' | 'draining' = 'starting';
   const endpoints = {
     metrics: metricsRegistry,
@@ -89,6 +103,8 @@ export async function startSupervisor(
   const stop = () => {
     stopping ??= (async () => {
       state = 'draining';
+      clearInterval(observe);
+      health.send({ type: 'shutdown', reason: 'stop requested' });
       const drained = await ingest.drain(config.supervisor.drainTimeoutMs);
       await producer.disconnect().catch(() => undefined);
       await admin.disconnect().catch(() => undefined);

@@ -75,7 +75,14 @@ describe('supervisor: Kafka → Iceberg exactly once', () => {
     expect(quarantined.every((q) => q.code.startsWith('K2_'))).toBe(true);
 
     const port = supervisor.http.address()!.port;
-    const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { state: string };
+    const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as {
+      state: string;
+      health: { level: string };
+    };
+    expect(status.health.level).toBe('NOMINAL');
+    expect(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).toContain(
+      'k2_health_level{actor="health"} 0',
+    );
     expect(status.state).toBe('running');
     expect(await supervisor.stop()).toBe(true);
     running.pop();
