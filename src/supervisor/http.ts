@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 
 export interface HttpEndpoints {
@@ -8,6 +8,8 @@ export interface HttpEndpoints {
   /** The process can do its job now. */
   ready: () => boolean;
   status: () => unknown;
+  /** Handlers tried before the built-in routes (e.g. GET /query); each returns true when it answered. */
+  routes?: ((req: IncomingMessage, res: ServerResponse) => boolean)[];
 }
 
 /** /metrics, /healthz, /readyz and /status; bound to loopback unless configured otherwise. */
@@ -18,6 +20,7 @@ export function startHttp(host: string, port: number, endpoints: HttpEndpoints):
       res.writeHead(code, { 'content-type': type });
       res.end(body);
     };
+    for (const route of endpoints.routes ?? []) if (route(req, res)) return;
     if (req.method !== 'GET') return send(405, 'text/plain', 'method not allowed\n');
     switch (path) {
       case '/metrics':

@@ -9,6 +9,7 @@ import { openWarehouse } from '../iceberg/warehouse.js';
 import { Journal, levelChanged, metricsProjection, StatusProjection } from '../journal/index.js';
 import { createKafka, Partitioners } from '../kafka/client.js';
 import { createMetrics } from '../metrics/index.js';
+import { createQueryHandler, openQueryService } from '../query/index.js';
 import { Registry } from '../registry/registry.js';
 import { CodecPool } from '../workers/pool.js';
 import { type HttpEndpoints, startHttp } from './http.js';
@@ -92,7 +93,15 @@ export async function startSupervisor(
   }, 1_000).unref();
 
   let state: 'starting' | 'running' | 'draining' = 'starting';
+  // GET /query: the hybrid query over the committed tables and the live tail, on the same pool.
+  const queries = await openQueryService(config, { pool });
   const endpoints = {
+    routes: [
+      createQueryHandler({
+        service: queries,
+        onError: (error: unknown) => log('query failed', { error: String(error) }),
+      }),
+    ],
     metrics: metricsRegistry,
     healthy: () => true,
     ready: () => state === 'running',
@@ -108,6 +117,7 @@ export async function startSupervisor(
       const drained = await ingest.drain(config.supervisor.drainTimeoutMs);
       await producer.disconnect().catch(() => undefined);
       await admin.disconnect().catch(() => undefined);
+      await queries.close();
       await pool.destroy();
       await warehouse.close();
       await http.close();

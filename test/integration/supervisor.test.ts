@@ -80,6 +80,14 @@ describe('supervisor: Kafka → Iceberg exactly once', () => {
       health: { level: string };
     };
     expect(status.health.level).toBe('NOMINAL');
+    const query = `http://127.0.0.1:${port}/query?kind=trades&symbol=AAPL&from=2025-01-01T00:00:00Z&to=2025-01-01T01:00:00Z`;
+    const answer = (await (await fetch(query)).json()) as { rows: { message_id: string }[] };
+    expect(answer.rows.map((r) => r.message_id).sort()).toEqual(
+      trades
+        .filter((t) => t.symbol === 'AAPL')
+        .map((t) => t.messageId)
+        .sort(),
+    );
     expect(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).toContain(
       'k2_health_level{actor="health"} 0',
     );
