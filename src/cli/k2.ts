@@ -5,6 +5,7 @@ import { K2Error } from '../errors/index.js';
 import { registerConfigCommand } from './config.js';
 import { registerDemoCommand } from './demo.js';
 import { registerIcebergCommands } from './iceberg.js';
+import { registerProduceCommands } from './produce.js';
 import { registerQueryCommands } from './query.js';
 import { registerStackCommands } from './stack.js';
 import { registerStatusCommand } from './status.js';
@@ -21,6 +22,7 @@ registerDemoCommand(program);
 registerIcebergCommands(program);
 registerStatusCommand(program);
 registerQueryCommands(program);
+registerProduceCommands(program);
 
 try {
   await program.parseAsync(process.argv);

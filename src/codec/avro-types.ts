@@ -16,6 +16,7 @@ interface Tap {
   buf: Buffer;
   pos: number;
   readLong(): number;
+  writeLong(value: number): void;
   skipLong(): void;
   readString(): string;
 }
@@ -53,6 +54,8 @@ function readSpan(tap: Tap): Utf8Span {
 }
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+/** avsc's own long codec is exact below this magnitude. */
+const SAFE_ZIGZAG = 2 ** 52;
 /** Items that take no bytes (arrays of null) are capped, everything else is bounded by the bytes left. */
 const MAX_ZERO_WIDTH_ITEMS = 1 << 20;
 
@@ -96,13 +99,15 @@ export class K2LongType extends avro.types.LongType {
   _read(tap: Tap): number | bigint {
     const start = tap.pos;
     const value = tap.readLong();
-    if (value <= MAX_SAFE && value >= -MAX_SAFE) return value;
+    // avsc decodes zig-zag in floating point: exact only below 2^52 in magnitude (odd negatives
+    // beyond flip sign), so anything larger is read again exactly.
+    if (value < SAFE_ZIGZAG && value > -SAFE_ZIGZAG) return value;
     tap.pos = start;
     return readBigLong(tap);
   }
 
   _write(tap: Tap, value: number | bigint): void {
-    if (typeof value === 'bigint') writeBigLong(tap, value);
+    if (typeof value === 'number' && value < SAFE_ZIGZAG && value > -SAFE_ZIGZAG) tap.writeLong(value);
     else writeBigLong(tap, BigInt(value));
   }
 

@@ -15,9 +15,10 @@ import { MARKET_DATA } from '../iceberg/tables.js';
 import type { TableName } from '../iceberg/types.js';
 import { PartitionIngest } from '../ingest/partition-ingest.js';
 import { type FlushedPartition, TableWriter } from '../ingest/table-writer.js';
-import type { Journal } from '../journal/index.js';
+import { gapEvent, type Journal, sequenceObserved } from '../journal/index.js';
 import type { MetricCatalogue } from '../metrics/index.js';
 import type { Registry } from '../registry/registry.js';
+import type { SequenceEvent } from '../sequence/index.js';
 import { retry } from '../util/retry.js';
 import type { CodecPool } from '../workers/pool.js';
 
@@ -195,7 +196,6 @@ export class IngestService {
         topic,
         partition,
         messages.length,
-        bytes,
         decoded,
         accepted.events,
         BigInt(batch.highWatermark) - next,
@@ -294,9 +294,8 @@ export class IngestService {
     topic: string,
     partition: number,
     records: number,
-    bytes: number,
     decoded: DecodedBatch,
-    events: readonly unknown[],
+    events: readonly SequenceEvent[],
     lag: bigint,
   ): void {
     const { catalogue } = this.deps;
@@ -312,8 +311,9 @@ export class IngestService {
       failed: decoded.failures.length,
       durationMs: 0,
     });
-    void bytes;
-    void events;
+    for (const event of events) this.deps.journal.append(gapEvent(event));
+    const state = this.partitions.get(key(topic, partition));
+    if (state) this.deps.journal.append(sequenceObserved({ topic, partition }, state.tracker.takeProgress()));
   }
 
   /**
