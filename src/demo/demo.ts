@@ -32,7 +32,18 @@ interface Landed {
  * crypto burst (with injected gaps, duplicates and poison records) into fresh topics, runs the
  * supervisor until every record is committed to Iceberg, then prints what landed and a query.
  */
-export async function runDemo(): Promise<void> {
+export interface DemoSummary {
+  produced: number;
+  landed: number;
+  dlq: number;
+  poison: number;
+  duplicates: number;
+  gaps: number;
+  injectedGaps: number;
+  barRows: number;
+}
+
+export async function runDemo(): Promise<DemoSummary> {
   const ctx = stackContext();
   await stackUp(ctx);
   const run = randomUUID().slice(0, 6);
@@ -92,6 +103,7 @@ export async function runDemo(): Promise<void> {
   let landed: Landed[];
   let dlq: number;
   let gaps: number;
+  let records: number;
   try {
     await waitUntilCommitted(config, Object.values(topics));
     const ingestSeconds = (Date.now() - ingestStarted) / 1000;
@@ -103,7 +115,7 @@ export async function runDemo(): Promise<void> {
         })
       : { partitions: [] };
     gaps = status.partitions.reduce((n, p) => n + p.gapsDetected, 0);
-    const records = landed.reduce((n, t) => n + t.records, 0);
+    records = landed.reduce((n, t) => n + t.records, 0);
     console.log(
       `\nK2 demo: ${records.toLocaleString('en-US')} records landed exactly once in ${ingestSeconds.toFixed(1)} s`,
     );
@@ -129,6 +141,7 @@ export async function runDemo(): Promise<void> {
   }
 
   const queries = await openQueryService(config);
+  let barRows: number;
   try {
     const request = parseQueryRequest(
       {
@@ -142,12 +155,23 @@ export async function runDemo(): Promise<void> {
       BigInt(Date.now()) * 1_000n,
     );
     const result = await queries.run(request);
+    barRows = result.rows.length;
     console.log('\nquery: hourly OHLCV bars for AAPL (k2 query bars --symbols AAPL --interval 1h)');
     console.log(render(result, 'table', 'iso'));
   } finally {
     await queries.close();
   }
   console.log(`\nThe stack keeps running; stop it with: npm run stack:down`);
+  return {
+    produced,
+    landed: records,
+    dlq,
+    poison: Object.values(crypto.stats.poison).reduce((a, b) => a + b, 0),
+    duplicates: crypto.stats.duplicates,
+    gaps,
+    injectedGaps: crypto.stats.gaps,
+    barRows,
+  };
 }
 
 /** Waits until every topic's end offset is recorded in the tables for the demo's group. */
