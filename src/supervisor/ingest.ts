@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Admin, Consumer, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
-import { createActor, fromPromise } from 'xstate';
+import { createActor, fromPromise, type InspectionEvent } from 'xstate';
 import { type CommitCycleOutcome, commitMachine } from '../actors/commit.machine.js';
 import { packBatch } from '../codec/batch.js';
 import type { DecodedBatch } from '../codec/decode.js';
@@ -22,8 +22,12 @@ import type { SequenceEvent } from '../sequence/index.js';
 import { retry } from '../util/retry.js';
 import type { CodecPool } from '../workers/pool.js';
 
+type InspectionObserver = (event: InspectionEvent) => void;
+
 export interface IngestDeps {
   config: K2Config;
+  /** xstate inspection, fed into the journal (actor transitions). */
+  inspect?: InspectionObserver;
   catalogue: MetricCatalogue;
   journal: Journal;
   pool: CodecPool;
@@ -115,7 +119,9 @@ export class IngestService {
       actors: { cycle: fromPromise<CommitCycleOutcome, { table: string }>(() => this.commitCycle(table)) },
     });
     return createActor(machine, {
+      id: `commit-${table}`,
       input: { table, intervalMs: this.deps.config.supervisor.commitIntervalMs, retryDelayMs: 500 },
+      inspect: this.deps.inspect,
     });
   }
 

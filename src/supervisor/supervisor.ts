@@ -6,7 +6,15 @@ import type { K2Config } from '../config/index.js';
 import { ConfigError } from '../errors/index.js';
 import { heapRatio } from '../health/process.js';
 import { openWarehouse } from '../iceberg/warehouse.js';
-import { Journal, levelChanged, metricsProjection, StatusProjection } from '../journal/index.js';
+import {
+  Journal,
+  journalInspector,
+  journalPool,
+  levelChanged,
+  metricsProjection,
+  PgJournalStore,
+  StatusProjection,
+} from '../journal/index.js';
 import { createKafka, Partitioners } from '../kafka/client.js';
 import { createMetrics } from '../metrics/index.js';
 import { createQueryHandler, openQueryService } from '../query/index.js';
@@ -39,6 +47,22 @@ export async function startSupervisor(
   const status = new StatusProjection();
   journal.subscribe(metricsProjection(catalogue));
   journal.subscribe(status.apply);
+  // The audit trail: journal entries in PostgreSQL (the catalog database), never blocking ingestion.
+  const journalDb = journalPool(config.catalog, (error) =>
+    log('journal store connection error', { error: error.message }),
+  );
+  const store = new PgJournalStore({
+    db: journalDb,
+    instance: `${config.kafka.groupId}/${process.pid}`,
+    metrics: catalogue,
+    onError: (error) => log('journal store: write failed, entries kept in memory', { error: String(error) }),
+  });
+  await store
+    .ensureTable()
+    .catch((error: unknown) => log('journal store unavailable at start', { error: String(error) }));
+  journal.subscribe(store.listener);
+  store.start();
+  const inspect = journalInspector(journal);
 
   const kafka = createKafka({
     clientId: config.kafka.clientId,
@@ -69,6 +93,7 @@ export async function startSupervisor(
   const warehouse = openWarehouse(config);
   const registry = new Registry({ url: config.registry.url });
   const ingest = new IngestService({
+    inspect,
     config,
     catalogue,
     journal,
@@ -82,7 +107,7 @@ export async function startSupervisor(
   });
 
   // The HealthActor turns observations into NOMINAL / DEGRADED / CRITICAL / SHUTDOWN with hysteresis.
-  const health = createActor(healthMachine, { input: {} });
+  const health = createActor(healthMachine, { input: {}, inspect });
   health.on('level.changed', (event) => {
     journal.append(levelChanged('health', event));
     log('k2 supervisor: health level changed', { from: event.from, to: event.to, reasons: event.reasons });
@@ -120,6 +145,8 @@ export async function startSupervisor(
       await queries.close();
       await pool.destroy();
       await warehouse.close();
+      await store.close();
+      await journalDb.end();
       await http.close();
       log('k2 supervisor stopped', { drained });
       return drained;

@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import { afterAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { frame } from '../../src/codec/wire.js';
 import { type Supervisor, startSupervisor } from '../../src/supervisor/supervisor.js';
-import { kafka, unique } from '../support/stack.js';
+import { kafka, pgClient, unique } from '../support/stack.js';
 import { supervisorConfig, tableRows, waitForCommitted } from '../support/supervisor.js';
 import { encodeTrade, produce, registerTrades } from '../support/trades.js';
 
@@ -94,6 +94,20 @@ describe('supervisor: Kafka → Iceberg exactly once', () => {
     expect(status.state).toBe('running');
     expect(await supervisor.stop()).toBe(true);
     running.pop();
+
+    // The audit trail: the snapshot commits (with their ids) and the actors' transitions, in PostgreSQL.
+    const db = pgClient();
+    await db.connect();
+    onTestFinished(() => db.end());
+    const audit = await db.query<{ type: string; snapshot: string | null }>(
+      "SELECT type, event->>'snapshotId' AS snapshot FROM k2_journal WHERE instance = $1 ORDER BY seq",
+      [`${config.kafka.groupId}/${process.pid}`],
+    );
+    const snapshots = audit.rows.filter((r) => r.type === 'snapshot.committed');
+    expect(snapshots.length).toBeGreaterThan(0);
+    expect(snapshots.every((r) => /^-?\d+$/.test(r.snapshot ?? ''))).toBe(true);
+    expect(audit.rows.some((r) => r.type === 'actor.transition')).toBe(true);
+    expect(audit.rows.some((r) => r.type === 'dlq.written')).toBe(true);
   });
 
   it('keeps ingesting when its metrics port is taken, and says so once', async () => {
