@@ -122,7 +122,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   return { registry, catalogue, defaultMetricNames };
 }
 
-function instantiate(spec: MetricSpec, registry: Registry) {
+/** A prom-client metric for a spec, registered in `registry` (never prom-client's global one). */
+export function instantiate(spec: MetricSpec, registry: Registry) {
   const config = {
     name: spec.name,
     help: spec.help,

@@ -1,5 +1,6 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { counter, gauge, histogram, type MetricOf, type MetricSpec } from '../metrics/typed.js';
+import { Registry } from 'prom-client';
+import { instantiate } from '../metrics/catalogue.js';
+import { counter, gauge, histogram, type MetricOf } from '../metrics/typed.js';
 
 /**
  * The producers' metrics, a catalogue of their own (a producer is its own process, with its own
@@ -84,21 +85,4 @@ export function createProducerMetrics(): ProducerMetrics {
     Object.entries(producerMetricSpecs).map(([key, spec]) => [key, instantiate(spec, registry)]),
   ) as unknown as ProducerMetricCatalogue;
   return { registry, catalogue };
-}
-
-function instantiate(spec: MetricSpec, registry: Registry) {
-  const config = {
-    name: spec.name,
-    help: spec.help,
-    labelNames: [...spec.labelNames],
-    registers: [registry],
-  };
-  switch (spec.kind) {
-    case 'counter':
-      return new Counter(config);
-    case 'gauge':
-      return new Gauge(config);
-    case 'histogram':
-      return new Histogram({ ...config, buckets: [...(spec.buckets ?? [])] });
-  }
 }
