@@ -17,18 +17,8 @@ import {
 } from './table-source.js';
 import type { TailDeps } from './tail.js';
 
-export interface RunDeps {
-  warehouse: Warehouse;
-  cache: FileCache;
-  pool: CodecPool;
-  tail: TailDeps | undefined;
-  session: DuckSession;
-  scratch: Scratch;
-  signal: AbortSignal;
-  group: string;
-  options: QueryOptions;
-  maxTailRecords: number;
-}
+/** What a run is given: a SourceRun's dependencies; the run supplies the callbacks itself. */
+export type RunDeps = Omit<SourceRun, 'warn' | 'markPartial' | 'recordCache' | 'time'>;
 
 /** Rows from each side behind an answer. */
 export interface Sides {
