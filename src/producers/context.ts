@@ -6,10 +6,10 @@ import { Registry } from '../registry/registry.js';
 import { valueSubject } from '../registry/subjects.js';
 import { type Clock, systemClock } from './clock.js';
 import { RecordEncoder } from './encode.js';
-import type { DeliveryError } from './errors.js';
+import type { DeliveryError, SourceRecordError } from './errors.js';
 import { createProducerMetrics, type ProducerMetrics } from './metrics.js';
 import type { RecordName } from './records.js';
-import { KafkaSink, type ProducerSource } from './sink.js';
+import { KafkaSink, type ProducerSource, type SinkTotals } from './sink.js';
 
 /** What every producer job needs: Kafka, the registry, metrics, time and a way to stop. */
 export interface ProducerContext {
@@ -102,6 +102,30 @@ export function createSink(context: ProducerContext, source: ProducerSource): Ka
     metrics: context.metrics.catalogue,
     onFailure: context.onFailure,
   });
+}
+
+/**
+ * Runs a file job through its own sink: rejected source rows are counted (and passed on), what the
+ * job sent is flushed, the sink is closed; the job's totals come back with the sink's.
+ */
+export async function throughSink<T extends object>(
+  context: ProducerContext,
+  source: 'equities' | 'reference',
+  onRejected: ((error: SourceRecordError) => void) | undefined,
+  job: (sink: KafkaSink, rejected: (error: SourceRecordError) => void) => Promise<T>,
+): Promise<T & { sink: SinkTotals }> {
+  const sink = createSink(context, source);
+  const rejected = (error: SourceRecordError) => {
+    context.metrics.catalogue.sourceRejected.inc({ source, reason: error.reason });
+    onRejected?.(error);
+  };
+  try {
+    const totals = await job(sink, rejected);
+    await sink.flush();
+    return { ...totals, sink: sink.totals };
+  } finally {
+    await sink.close();
+  }
 }
 
 /** The encoder of a topic registered by registerEncoders. */

@@ -1,7 +1,7 @@
 import { uuidV5 } from '../codec/upgrade.js';
 import { marketTopic } from '../kafka/topics.js';
 import { type Clock, nowMicros } from './clock.js';
-import { createSink, encoderOf, type ProducerContext, registerEncoders } from './context.js';
+import { encoderOf, type ProducerContext, registerEncoders, throughSink } from './context.js';
 import { type CsvRow, RowReader, readCsv } from './csv.js';
 import type { RecordEncoder } from './encode.js';
 import { samplePath } from './equities/sample.js';
@@ -121,26 +121,18 @@ export async function runReference(
   const path = options.path ?? samplePath('instruments');
   const topics = options.topic ? [options.topic] : await referenceTopicsOf(path);
   const encoders = encoderOf(await registerEncoders(context, 'reference_data_v2', topics));
-  const sink = createSink(context, 'reference');
-  try {
-    const totals = await produceReference({
+  return throughSink(context, 'reference', options.onRejected, (sink, onRejected) =>
+    produceReference({
       path,
       topic: options.topic,
       encoderFor: encoders,
       send: (batches) => sink.enqueue(batches),
       clock: context.clock,
       batchSize: options.batchSize,
-      onRejected: (error) => {
-        context.metrics.catalogue.sourceRejected.inc({ source: 'reference', reason: error.reason });
-        options.onRejected?.(error);
-      },
+      onRejected,
       onSent: options.onSent,
-    });
-    await sink.flush();
-    return { ...totals, sink: sink.totals };
-  } finally {
-    await sink.close();
-  }
+    }),
+  );
 }
 
 /** The reference data topics an instruments file needs: one per asset class in it. */

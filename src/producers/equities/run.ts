@@ -1,5 +1,5 @@
 import { marketTopic } from '../../kafka/topics.js';
-import { createSink, encoderOf, type ProducerContext, registerEncoders } from '../context.js';
+import { encoderOf, type ProducerContext, registerEncoders, throughSink } from '../context.js';
 import type { SourceRecordError } from '../errors.js';
 import type { SinkTotals } from '../sink.js';
 import { type ReplayTotals, replayEquities } from './replay.js';
@@ -35,9 +35,8 @@ export async function runEquitiesReplay(
   const quotesTopic = options.quotesTopic ?? defaultEquitiesTopics.quotes;
   const trades = await registerEncoders(context, 'trade_v2', [tradesTopic]);
   const quotes = await registerEncoders(context, 'quote_v2', [quotesTopic]);
-  const sink = createSink(context, 'equities');
-  try {
-    const totals = await replayEquities({
+  return throughSink(context, 'equities', options.onRejected, (sink, onRejected) =>
+    replayEquities({
       tradesPath: options.tradesPath === undefined ? samplePath('trades') : (options.tradesPath ?? undefined),
       quotesPath: options.quotesPath === undefined ? samplePath('quotes') : (options.quotesPath ?? undefined),
       tradesTopic,
@@ -48,15 +47,8 @@ export async function runEquitiesReplay(
       clock: context.clock,
       batchSize: options.batchSize,
       signal: context.signal,
-      onRejected: (error) => {
-        context.metrics.catalogue.sourceRejected.inc({ source: 'equities', reason: error.reason });
-        options.onRejected?.(error);
-      },
+      onRejected,
       onSent: options.onSent,
-    });
-    await sink.flush();
-    return { ...totals, sink: sink.totals };
-  } finally {
-    await sink.close();
-  }
+    }),
+  );
 }
