@@ -7,7 +7,12 @@ import { startSupervisor } from './supervisor/supervisor.js';
 try {
   const loaded = loadConfig();
   console.log(JSON.stringify({ msg: 'k2 supervisor starting', config: describeConfig(loaded) }));
-  await startSupervisor(loaded.config);
+  await startSupervisor(loaded.config, {
+    onHealthShutdown: (reason) => {
+      console.error(`k2 supervisor: stopped at health level SHUTDOWN (${reason}); exiting for a restart`);
+      process.exit(1);
+    },
+  });
 } catch (error) {
   if (error instanceof K2Error) {
     console.error(`k2 supervisor: ${error.message}`);

@@ -5,7 +5,11 @@ export interface CommitCycleOutcome {
   records: number;
 }
 
-export type CommitEvent = { type: 'flush.now' } | { type: 'drain' };
+export type CommitEvent =
+  | { type: 'flush.now' }
+  | { type: 'drain' }
+  /** A new commit interval (the health level's multiplier); the wait in progress restarts with it. */
+  | { type: 'configure'; intervalMs: number };
 
 export interface CommitInput {
   table: string;
@@ -39,12 +43,20 @@ export const commitMachine = setup({
   id: 'commit',
   context: ({ input }) => ({ ...input, failures: 0, lastError: null, draining: false }),
   initial: 'waiting',
+  on: {
+    configure: { actions: assign({ intervalMs: ({ event }) => event.intervalMs }) },
+  },
   states: {
     waiting: {
       after: { interval: 'committing' },
       on: {
         'flush.now': 'committing',
         drain: { target: 'committing', actions: assign({ draining: true }) },
+        configure: {
+          target: 'waiting',
+          reenter: true,
+          actions: assign({ intervalMs: ({ event }) => event.intervalMs }),
+        },
       },
     },
     committing: {

@@ -16,6 +16,8 @@ export interface RecordBatch {
 export interface KafkaValue {
   value: Uint8Array | null;
   offset: bigint | string;
+  /** The record's headers, when the reader kept them (the DLQ scan needs them; decoding does not). */
+  headers?: Record<string, Buffer | string | (Buffer | string)[] | undefined>;
 }
 
 /** Copies the values into one buffer. A null value (tombstone) packs as empty. */

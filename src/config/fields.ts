@@ -87,10 +87,20 @@ function show(raw: unknown): string {
 export const topicList: Parser<string[]> = (raw, key) => {
   const items = typeof raw === 'string' ? raw.split(',') : raw;
   if (!Array.isArray(items) || items.length === 0) throw new ConfigError(key, 'must list at least one topic');
+  return topicNames(items, key);
+};
+
+/** Like topicList, but may be empty (an empty string in the environment). */
+export const optionalTopicList: Parser<string[]> = (raw, key) => {
+  if (raw === '' || (Array.isArray(raw) && raw.length === 0)) return [];
+  return topicList(raw, key);
+};
+
+function topicNames(items: unknown[], key: string): string[] {
   return items.map((item) => {
     const text = typeof item === 'string' ? item.trim() : '';
     if (!/^[A-Za-z0-9._-]{1,249}$/.test(text))
       throw new ConfigError(key, `is not a valid topic name: ${show(item)}`);
     return text;
   });
-};
+}

@@ -77,6 +77,13 @@ function checkCrossFieldRules(config: K2Config): void {
       `must be below ${configSchema.kafka.sessionTimeoutMs.env} (${config.kafka.heartbeatIntervalMs} >= ${config.kafka.sessionTimeoutMs})`,
     );
   }
+  const outside = config.supervisor.lowPriorityTopics.filter((t) => !config.supervisor.topics.includes(t));
+  if (outside.length > 0) {
+    throw new ConfigError(
+      configSchema.supervisor.lowPriorityTopics.env,
+      `must be among ${configSchema.supervisor.topics.env}; not landed: ${outside.join(', ')}`,
+    );
+  }
   if (config.pool.minThreads > config.pool.maxThreads) {
     throw new ConfigError(
       configSchema.pool.minThreads.env,

@@ -6,6 +6,7 @@ import {
   identifier,
   int,
   oneOf,
+  optionalTopicList,
   type Parser,
   str,
   topicList,
@@ -112,6 +113,12 @@ export const configSchema = {
       parse: topicList,
       default: ['market.crypto.trades', 'market.equities.trades', 'market.equities.quotes'],
       doc: 'topics to land (market.<asset_class>.<trades|quotes|reference_data>)',
+    }),
+    lowPriorityTopics: field({
+      env: 'K2_LOW_PRIORITY_TOPICS',
+      parse: optionalTopicList,
+      default: [],
+      doc: 'topics paused while the health level is CRITICAL, so the others keep landing (a subset of K2_TOPICS)',
     }),
     maxBufferedRows: field({
       env: 'K2_MAX_BUFFERED_ROWS',

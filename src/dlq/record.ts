@@ -40,6 +40,8 @@ export const dlqHeader = {
   sourcePartition: 'k2.source.partition',
   sourceOffset: 'k2.source.offset',
   sourceTimestamp: 'k2.source.timestamp',
+  /** The consumer group that quarantined the record: a restart re-reads its own DLQ writes by it. */
+  group: 'k2.consumer.group',
 } as const;
 
 const k2Headers = new Set<string>(Object.values(dlqHeader));
@@ -57,13 +59,18 @@ export interface DlqMessage {
 }
 
 /**
- * The DLQ record for a failed source record: key and value bytes untouched (the same key keeps the
- * DLQ partitioned like the source), the source headers kept, and the k2.* headers describing the
- * failure and the source position (replacing any k2.* headers of an earlier quarantine). The
- * timestamp is left to the producer so DLQ retention counts from the quarantine; the source time is
- * in k2.source.timestamp.
+ * The DLQ record for a failed source record: key and value bytes untouched, written to the source's
+ * partition number (the DLQ has as many partitions), the source headers kept, and the k2.* headers
+ * describing the failure and the source position (replacing any k2.* headers of an earlier
+ * quarantine). The timestamp is left to the producer so DLQ retention counts from the quarantine;
+ * the source time is in k2.source.timestamp.
  */
-export function dlqMessage(source: SourceRecord, failure: ProcessingFailure, at: Date): DlqMessage {
+export function dlqMessage(
+  source: SourceRecord,
+  failure: ProcessingFailure,
+  at: Date,
+  options: { group?: string } = {},
+): DlqMessage {
   const headers: IHeaders = {};
   for (const [name, value] of Object.entries(source.headers ?? {})) {
     if (value !== undefined && !k2Headers.has(name)) headers[name] = value;
@@ -80,9 +87,15 @@ export function dlqMessage(source: SourceRecord, failure: ProcessingFailure, at:
     [dlqHeader.sourceOffset]: source.offset,
     [dlqHeader.sourceTimestamp]: source.timestamp,
   });
+  if (options.group !== undefined) headers[dlqHeader.group] = options.group;
   return {
     topic: dlqTopicFor(source.topic),
-    message: { key: asBuffer(source.key), value: asBuffer(source.value), headers },
+    message: {
+      key: asBuffer(source.key),
+      value: asBuffer(source.value),
+      headers,
+      partition: source.partition,
+    },
   };
 }
 
@@ -94,7 +107,7 @@ function asBuffer(bytes: Uint8Array | null): Buffer | null {
 
 /** A DLQ record read back: the failure, the source position, and the source's own bytes and headers. */
 export interface DlqRecord {
-  source: { topic: string; partition: number; offset: string; timestamp: string };
+  source: { topic: string; partition: number; offset: string; timestamp: string; group?: string };
   failure: {
     errorClass: string;
     code: string;
@@ -135,6 +148,7 @@ export function readDlqMessage(message: {
       partition: Number(text(dlqHeader.sourcePartition)),
       offset: text(dlqHeader.sourceOffset),
       timestamp: text(dlqHeader.sourceTimestamp),
+      ...(all[dlqHeader.group] !== undefined ? { group: text(dlqHeader.group) } : {}),
     },
     failure: {
       errorClass: text(dlqHeader.errorClass),

@@ -6,8 +6,6 @@ export interface LevelBehaviour {
   fetch: boolean;
   /** Pause topics configured as low priority (resume when the level drops). */
   pauseLowPriority: boolean;
-  /** Multiplies the target records per decode/encode batch. */
-  batchSizeMultiplier: number;
   /** Multiplies the Iceberg commit interval (and the size trigger): fewer, larger commits. */
   commitIntervalMultiplier: number;
   /** Finish in-flight batches, commit them, commit offsets, release partitions. */
@@ -20,26 +18,23 @@ const behaviours: Record<HealthLevel, Readonly<LevelBehaviour>> = {
   NOMINAL: {
     fetch: true,
     pauseLowPriority: false,
-    batchSizeMultiplier: 1,
     commitIntervalMultiplier: 1,
     drain: false,
     ready: true,
   },
-  // Behind or slow: amortise per-task and per-commit costs over more records to catch up.
+  // Behind or slow: fewer, larger commits amortise the per-commit cost over more records to catch up.
   DEGRADED: {
     fetch: true,
     pauseLowPriority: false,
-    batchSizeMultiplier: 2,
     commitIntervalMultiplier: 2,
     drain: false,
     ready: true,
   },
-  // Batches do not grow further (memory may be the cause); commits spread further (the catalog may
-  // be); low-priority topics wait so high-priority data keeps landing.
+  // Commits spread further (the catalog may be the cause) but buffers stay bounded by the same
+  // backpressure limit; low-priority topics wait so high-priority data keeps landing.
   CRITICAL: {
     fetch: true,
     pauseLowPriority: true,
-    batchSizeMultiplier: 2,
     commitIntervalMultiplier: 4,
     drain: false,
     ready: true,
@@ -47,7 +42,6 @@ const behaviours: Record<HealthLevel, Readonly<LevelBehaviour>> = {
   SHUTDOWN: {
     fetch: false,
     pauseLowPriority: true,
-    batchSizeMultiplier: 1,
     commitIntervalMultiplier: 1,
     drain: true,
     ready: false,

@@ -11,6 +11,7 @@ import {
   type OffsetCommit,
   offsetSummary,
   overlappingRange,
+  recordedCheckpoints,
   recordedOffsets,
   WRITER_ID_KEY,
 } from './offsets.js';
@@ -83,7 +84,7 @@ export function appendProducer(warehouse: Warehouse, request: AppendRequest): Sn
       const parentTotals = totalsOf(parent?.summary) ?? (await computeTotals(warehouse.io, carried));
       const summary: Summary = {
         ...summarise({ operation: 'append', added: request.files, removed: [] }, parentTotals),
-        ...offsetSummary(recorded, request.offsets),
+        ...offsetSummary(recorded, request.offsets, recordedCheckpoints(base.metadata)),
         [WRITER_ID_KEY]: request.writerId,
       };
       return { manifests: [...added, ...carried], summary };

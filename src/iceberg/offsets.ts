@@ -8,6 +8,12 @@ import { ancestry, type Snapshot, type TableMetadata } from './metadata.js';
  * carries the whole map of every group forward, so the newest K2 snapshot in the ancestry answers.
  */
 export const OFFSETS_PREFIX = 'k2.offsets.';
+/**
+ * Beside the offsets, `k2.checkpoints.<group>` maps each partition to the object holding the
+ * ingest state (sequence tracker, gaps, DLQ position) at exactly the recorded offset. Written in the
+ * same snapshot as the offsets, so the state a restart restores always matches where it resumes.
+ */
+export const CHECKPOINTS_PREFIX = 'k2.checkpoints.';
 export const COMMIT_ID_KEY = 'k2.commit-id';
 export const WRITER_ID_KEY = 'k2.writer-id';
 
@@ -21,7 +27,12 @@ export interface PartitionRange {
   fromOffset?: bigint;
   /** Next offset to read after this batch (last offset + 1). */
   nextOffset: bigint;
+  /** Where the partition's ingest state at `nextOffset` was written (recorded under `k2.checkpoints.<group>`). */
+  checkpoint?: string;
 }
+
+/** topic → partition → checkpoint object location. */
+export type TopicCheckpoints = Map<string, Map<number, string>>;
 
 export interface OffsetCommit {
   group: string;
@@ -93,16 +104,80 @@ export function withRanges(offsets: TopicOffsets, ranges: readonly PartitionRang
   return next;
 }
 
-/** Summary entries carrying every group's offsets forward, with `commit`'s ranges applied. */
+/** Summary entries carrying every group's offsets and checkpoints forward, with `commit`'s ranges applied. */
 export function offsetSummary(
   recorded: Map<string, TopicOffsets>,
   commit?: OffsetCommit,
+  checkpoints: Map<string, TopicCheckpoints> = new Map(),
 ): Record<string, string> {
   const groups = new Map(recorded);
-  if (commit) groups.set(commit.group, withRanges(groups.get(commit.group) ?? new Map(), commit.ranges));
-  return Object.fromEntries(
-    [...groups].map(([group, offsets]) => [offsetsKey(group), encodeOffsets(offsets)]),
-  );
+  const pointers = new Map(checkpoints);
+  if (commit) {
+    groups.set(commit.group, withRanges(groups.get(commit.group) ?? new Map(), commit.ranges));
+    const withCheckpoints = commit.ranges.filter((r) => r.checkpoint !== undefined);
+    if (withCheckpoints.length > 0) {
+      const next: TopicCheckpoints = new Map(
+        [...(pointers.get(commit.group) ?? [])].map(([t, p]) => [t, new Map(p)]),
+      );
+      for (const range of withCheckpoints) {
+        const partitions = next.get(range.topic) ?? new Map<number, string>();
+        partitions.set(range.partition, range.checkpoint!);
+        next.set(range.topic, partitions);
+      }
+      pointers.set(commit.group, next);
+    }
+  }
+  return {
+    ...Object.fromEntries([...groups].map(([group, offsets]) => [offsetsKey(group), encodeOffsets(offsets)])),
+    ...Object.fromEntries(
+      [...pointers].map(([group, map]) => [CHECKPOINTS_PREFIX + group, encodeCheckpoints(map)]),
+    ),
+  };
+}
+
+export function encodeCheckpoints(checkpoints: TopicCheckpoints): string {
+  const json: Record<string, Record<string, string>> = {};
+  for (const topic of [...checkpoints.keys()].sort()) {
+    json[topic] = Object.fromEntries(
+      [...checkpoints.get(topic)!].sort(([a], [b]) => a - b).map(([p, path]) => [String(p), path]),
+    );
+  }
+  return JSON.stringify(json);
+}
+
+export function decodeCheckpoints(text: string): TopicCheckpoints {
+  const json = JSON.parse(text) as Record<string, Record<string, unknown>>;
+  const out: TopicCheckpoints = new Map();
+  for (const [topic, partitions] of Object.entries(json)) {
+    const map = new Map<number, string>();
+    for (const [p, path] of Object.entries(partitions)) {
+      if (typeof path !== 'string') throw new TypeError(`checkpoint of ${topic}/${p} is not a path`);
+      map.set(Number(p), path);
+    }
+    out.set(topic, map);
+  }
+  return out;
+}
+
+/** Every group's checkpoint pointers as of `from`: for each group, the newest ancestor that recorded them. */
+export function recordedCheckpoints(
+  metadata: TableMetadata,
+  from: Snapshot | undefined = undefined,
+): Map<string, TopicCheckpoints> {
+  const groups = new Map<string, TopicCheckpoints>();
+  for (const snapshot of ancestry(metadata, from ?? undefined)) {
+    for (const [key, value] of Object.entries(snapshot.summary)) {
+      if (key.startsWith(CHECKPOINTS_PREFIX) && !groups.has(key.slice(CHECKPOINTS_PREFIX.length))) {
+        groups.set(key.slice(CHECKPOINTS_PREFIX.length), decodeCheckpoints(value));
+      }
+    }
+  }
+  return groups;
+}
+
+/** The checkpoint pointers of one group as of the current snapshot. */
+export function groupCheckpoints(metadata: TableMetadata, group: string): TopicCheckpoints {
+  return recordedCheckpoints(metadata).get(group) ?? new Map();
 }
 
 /** The first range that would re-commit offsets the table already holds for the group, if any. */

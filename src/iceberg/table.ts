@@ -13,7 +13,7 @@ import {
   type TableMetadata,
 } from './metadata.js';
 import { k2TableDefinition, MARKET_DATA } from './tables.js';
-import type { TableName } from './types.js';
+import type { K2TableName } from './types.js';
 
 /** Where tables live and how to reach them: the catalog that names them and the store that holds them. */
 export interface Warehouse {
@@ -75,7 +75,7 @@ export async function createTable(
 /** Creates one of K2's market-data tables, or loads it when it exists already. */
 export async function ensureK2Table(
   warehouse: Warehouse,
-  table: TableName,
+  table: K2TableName,
   namespace: string = MARKET_DATA,
 ): Promise<Table> {
   if (!(await warehouse.catalog.namespaceExists(namespace)))

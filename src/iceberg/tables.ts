@@ -1,6 +1,6 @@
 import type { NewTable, PartitionField, SortField } from './metadata.js';
 import { nameMapping } from './name-mapping.js';
-import { type IcebergSchema, type TableName, tableSchema } from './types.js';
+import { type IcebergSchema, type K2TableName, tableSchema } from './types.js';
 
 /** The namespace K2's tables live in. */
 export const MARKET_DATA = 'market_data';
@@ -10,7 +10,7 @@ export const MARKET_DATA = 'market_data';
  * symbol then time, so a day's files per venue prune by partition and a symbol prunes by column bounds.
  * Reference data has no event time and is small: identity(exchange) only, sorted by symbol, valid_from.
  */
-const layouts: Record<TableName, { partition: [string, string][]; sort: string[] }> = {
+const layouts: Record<K2TableName, { partition: [string, string][]; sort: string[] }> = {
   trades_v2: {
     partition: [
       ['timestamp', 'day'],
@@ -26,6 +26,8 @@ const layouts: Record<TableName, { partition: [string, string][]; sort: string[]
     sort: ['symbol', 'timestamp'],
   },
   reference_data_v2: { partition: [['exchange', 'identity']], sort: ['symbol', 'valid_from'] },
+  // Few rows: by detection day only, sorted so one symbol's gaps sit together.
+  sequence_gaps: { partition: [['detected_at', 'day']], sort: ['exchange', 'symbol', 'from_sequence'] },
 };
 
 /** Writer properties every K2 table carries; readers and other writers honour the standard ones. */
@@ -36,7 +38,7 @@ const baseProperties: Record<string, string> = {
   'commit.retry.num-retries': '10',
 };
 
-export function k2TableDefinition(table: TableName, location: string): NewTable {
+export function k2TableDefinition(table: K2TableName, location: string): NewTable {
   const schema = tableSchema(table);
   const layout = layouts[table];
   return {

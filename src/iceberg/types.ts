@@ -54,15 +54,20 @@ export interface IcebergSchema extends StructType {
   'identifier-field-ids'?: number[];
 }
 
-/** The tables K2 lands, named as in the catalog (namespace `market_data`). */
+/** The tables K2 lands from Kafka, named as in the catalog (namespace `market_data`). */
 export const tableNames = ['trades_v2', 'quotes_v2', 'reference_data_v2'] as const;
 export type TableName = (typeof tableNames)[number];
+
+/** The table of sequence gaps the supervisor detects while landing trades and quotes. */
+export const GAPS_TABLE = 'sequence_gaps';
+/** Every table K2 writes: the landed ones and the gaps. */
+export type K2TableName = TableName | typeof GAPS_TABLE;
 
 /**
  * The committed schema of a K2 table. Field ids are recorded in schemas/iceberg/*.json and never
  * recomputed at run time: Parquet files and manifests refer to columns by these ids forever.
  */
-export function tableSchema(table: TableName): IcebergSchema {
+export function tableSchema(table: K2TableName): IcebergSchema {
   const path = fileURLToPath(new URL(`../../schemas/iceberg/${table}.json`, import.meta.url));
   return JSON.parse(readFileSync(path, 'utf8')) as IcebergSchema;
 }

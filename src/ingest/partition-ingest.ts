@@ -1,9 +1,15 @@
 import { type Int64Column, int64At, stringAt, type Utf8Column } from '../codec/columns.js';
 import type { DecodedBatch } from '../codec/decode.js';
 import type { TableName } from '../iceberg/types.js';
-import type { SequenceEvent } from '../sequence/events.js';
-import { type SequencePolicy, SequenceTracker } from '../sequence/index.js';
+import { type GapRow, gapRow, type SequenceEvent } from '../sequence/events.js';
+import {
+  type MessageIdWindowSnapshot,
+  type SequencePolicy,
+  type SequenceSnapshot,
+  SequenceTracker,
+} from '../sequence/index.js';
 import { MessageIdWindow } from '../sequence/message-id-window.js';
+import type { PartitionCheckpoint } from './checkpoint.js';
 
 /** Rows waiting for the next commit: decoded batches and which of their rows survive dedupe. */
 export interface SealedRows {
@@ -17,6 +23,13 @@ export interface SealedRows {
   nextOffset: bigint;
   rows: number;
   bytes: number;
+  /** Gaps detected in this range: the rows of `market_data.sequence_gaps`. */
+  gaps: GapRow[];
+  /** The DLQ partition's next offset after this range's poison was written (null: unknown). */
+  dlqNextOffset: bigint | null;
+  /** Tracker and message_id window at `nextOffset`, taken when sealed (the checkpoint's state). */
+  sequence: SequenceSnapshot | null;
+  messageIds: MessageIdWindowSnapshot | null;
 }
 
 export interface Accepted {
@@ -34,6 +47,10 @@ export class PartitionIngest {
   readonly messageIds: MessageIdWindow;
   /** Next offset this partition expects (offsets below were buffered or committed). */
   nextOffset: bigint;
+  /** Next offset of this partition's DLQ partition, as far as this process knows (null: unknown). */
+  dlqNextOffset: bigint | null = null;
+  /** Source offsets already in the DLQ (written by an earlier run past the checkpoint): not written again. */
+  readonly quarantined = new Set<string>();
   #pending: SealedRows;
 
   constructor(
@@ -89,6 +106,8 @@ export class PartitionIngest {
       else keep.push(row);
     }
     const pending = this.#pending;
+    for (const event of events) if (event.type === 'gap.detected') pending.gaps.push(gapRow(event));
+    pending.dlqNextOffset = this.dlqNextOffset;
     pending.chunks.push(decoded);
     pending.keep.push(keep.length === decoded.rowCount ? null : Int32Array.from(keep));
     pending.rows += keep.length;
@@ -102,8 +121,23 @@ export class PartitionIngest {
   seal(): SealedRows | undefined {
     const sealed = this.#pending;
     if (sealed.nextOffset === sealed.fromOffset) return undefined;
+    sealed.sequence = this.table === 'reference_data_v2' ? null : this.tracker.snapshot();
+    sealed.messageIds = this.messageIds.snapshot();
     this.#pending = this.#empty(sealed.nextOffset);
     return sealed;
+  }
+
+  /** Takes over the state a checkpoint recorded at this partition's start offset. */
+  restore(checkpoint: PartitionCheckpoint): void {
+    if (checkpoint.nextOffset !== this.nextOffset) {
+      throw new RangeError(
+        `${this.topic}/${this.partition}: checkpoint at ${checkpoint.nextOffset}, partition starts at ${this.nextOffset}`,
+      );
+    }
+    if (checkpoint.sequence) this.tracker.restore(checkpoint.sequence);
+    if (checkpoint.messageIds) this.messageIds.restore(checkpoint.messageIds);
+    this.dlqNextOffset = checkpoint.dlqNextOffset;
+    this.#pending.dlqNextOffset = checkpoint.dlqNextOffset;
   }
 
   /** Forgets buffered rows and resumes at `offset` (the table's recorded offset after a conflict). */
@@ -124,6 +158,10 @@ export class PartitionIngest {
       nextOffset: from,
       rows: 0,
       bytes: 0,
+      gaps: [],
+      dlqNextOffset: this.dlqNextOffset,
+      sequence: null,
+      messageIds: null,
     };
   }
 }

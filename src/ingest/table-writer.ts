@@ -1,25 +1,36 @@
 import { randomUUID } from 'node:crypto';
+import type { ColumnSet } from '../codec/columns.js';
 import type { FileLayout } from '../codec/layout.js';
 import { OffsetConflictError } from '../errors/index.js';
 import { appendFiles } from '../iceberg/append.js';
 import type { CommitResult } from '../iceberg/commit.js';
 import type { DataFile, PartitionValue } from '../iceberg/datafile.js';
-import { groupOffsets } from '../iceberg/offsets.js';
+import { groupCheckpoints, groupOffsets } from '../iceberg/offsets.js';
 import { loadTable, type Table, type Warehouse } from '../iceberg/table.js';
-import type { TableName } from '../iceberg/types.js';
+import type { K2TableName } from '../iceberg/types.js';
 import type { CodecPool } from '../workers/pool.js';
 import type { SealedRows } from './partition-ingest.js';
 
-/** A partition's sealed rows turned into uploaded files, kept until a commit takes them. */
-export interface FlushedPartition {
-  sealed: SealedRows;
+/** One source partition's share of a commit: its offset range, checkpoint and uploaded files. */
+export interface CommitPart {
+  topic: string;
+  partition: number;
+  fromOffset: bigint;
+  nextOffset: bigint;
+  /** The ingest checkpoint at `nextOffset`, recorded beside the offsets. */
+  checkpoint?: string;
   files: DataFile[];
 }
 
-export interface CommittedBatch {
+/** A partition's sealed rows turned into uploaded files, kept until a commit takes them. */
+export interface FlushedPartition extends CommitPart {
+  sealed: SealedRows;
+}
+
+export interface CommittedBatch<P extends CommitPart = FlushedPartition> {
   /** Undefined when every partition conflicted and nothing was committed. */
   result: CommitResult | undefined;
-  partitions: FlushedPartition[];
+  partitions: P[];
   /** Partitions whose offsets someone else committed first: their files were dropped. */
   conflicts: { topic: string; partition: number; recordedNextOffset: bigint }[];
 }
@@ -50,7 +61,7 @@ export class TableWriter {
   #table: Table | undefined;
 
   constructor(
-    readonly table: TableName,
+    readonly table: K2TableName,
     readonly identifier: string,
     private readonly warehouse: Warehouse,
     private readonly pool: CodecPool,
@@ -65,8 +76,19 @@ export class TableWriter {
 
   /** The next offset recorded in the table for a topic-partition, if the group ever committed it. */
   async recordedOffset(topic: string, partition: number): Promise<bigint | undefined> {
+    return (await this.recorded(topic, partition)).nextOffset;
+  }
+
+  /** What the table records for a topic-partition: the next offset and the checkpoint beside it. */
+  async recorded(
+    topic: string,
+    partition: number,
+  ): Promise<{ nextOffset: bigint | undefined; checkpoint: string | undefined }> {
     const table = await this.load();
-    return groupOffsets(table.metadata, this.group).get(topic)?.get(partition);
+    return {
+      nextOffset: groupOffsets(table.metadata, this.group).get(topic)?.get(partition),
+      checkpoint: groupCheckpoints(table.metadata, this.group).get(topic)?.get(partition),
+    };
   }
 
   layout(table: Table): FileLayout {
@@ -84,15 +106,17 @@ export class TableWriter {
 
   /** Encodes and uploads one partition's sealed rows; the sealed batches' buffers move to the pool. */
   async flush(sealed: SealedRows): Promise<FlushedPartition> {
-    if (sealed.rows === 0) return { sealed, files: [] };
+    const { topic, partition, fromOffset, nextOffset } = sealed;
+    const part = { sealed, topic, partition, fromOffset, nextOffset };
+    if (sealed.rows === 0) return { ...part, files: [] };
+    return { ...part, files: await this.writeFiles(sealed.chunks, sealed.keep) };
+  }
+
+  /** Rows → one sorted Parquet file per partition tuple (in the pool) → uploaded data files. */
+  async writeFiles(chunks: ColumnSet[], keep: (Int32Array | null)[]): Promise<DataFile[]> {
     const table = this.#table ?? (await this.load());
     const layout = this.layout(table);
-    const { files } = await this.pool.write({
-      table: this.table,
-      layout,
-      chunks: sealed.chunks,
-      keep: sealed.keep,
-    });
+    const { files } = await this.pool.write({ table: this.table, layout, chunks, keep });
     const location = table.metadata.location.replace(/\/+$/, '');
     const dataFiles = await Promise.all(
       files.map(async (file): Promise<DataFile> => {
@@ -109,7 +133,12 @@ export class TableWriter {
         };
       }),
     );
-    return { sealed, files: dataFiles };
+    return dataFiles;
+  }
+
+  /** The table's location, for objects written beside it (ingest checkpoints). */
+  async location(): Promise<string> {
+    return (this.#table ?? (await this.load())).metadata.location;
   }
 
   /**
@@ -117,7 +146,10 @@ export class TableWriter {
    * below what the table records (another instance committed it first, after a rebalance) is
    * dropped with its files and reported; the rest commit.
    */
-  async commit(flushed: FlushedPartition[], commitId: string = randomUUID()): Promise<CommittedBatch> {
+  async commit<P extends CommitPart>(
+    flushed: P[],
+    commitId: string = randomUUID(),
+  ): Promise<CommittedBatch<P>> {
     let remaining = flushed;
     const conflicts: CommittedBatch['conflicts'] = [];
     for (;;) {
@@ -131,11 +163,12 @@ export class TableWriter {
             writerId: this.writerId,
             offsets: {
               group: this.group,
-              ranges: remaining.map(({ sealed }) => ({
-                topic: sealed.topic,
-                partition: sealed.partition,
-                fromOffset: sealed.fromOffset,
-                nextOffset: sealed.nextOffset,
+              ranges: remaining.map(({ topic, partition, fromOffset, nextOffset, checkpoint }) => ({
+                topic,
+                partition,
+                fromOffset,
+                nextOffset,
+                checkpoint,
               })),
             },
             checkFiles: false,
@@ -146,9 +179,7 @@ export class TableWriter {
         return { result, partitions: remaining, conflicts };
       } catch (error) {
         if (!(error instanceof OffsetConflictError)) throw error;
-        const lost = remaining.filter(
-          (p) => p.sealed.topic === error.topic && p.sealed.partition === error.partition,
-        );
+        const lost = remaining.filter((p) => p.topic === error.topic && p.partition === error.partition);
         await this.warehouse.io.delete(lost.flatMap((p) => p.files.map((f) => f.filePath)));
         conflicts.push({
           topic: error.topic,

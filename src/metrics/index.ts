@@ -7,4 +7,5 @@ export {
   metricPrefix,
   metricSpecs,
 } from './catalogue.js';
+export { countedErrors, initialiseSeries, type KnownLabels } from './initial.js';
 export type { Labels, MetricSpec } from './typed.js';

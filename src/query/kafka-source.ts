@@ -41,7 +41,7 @@ const Batch = require('kafkajs/src/consumer/batch.js') as new (
 const READ_COMMITTED = 1;
 
 interface FetchedBatch {
-  messages: { offset: string; value: Buffer | null }[];
+  messages: { offset: string; value: Buffer | null; headers?: KafkaValue['headers'] }[];
   lastOffset(): string;
 }
 
@@ -205,7 +205,7 @@ export class KafkaTailSource implements TailSource {
         for (const message of batch.messages) {
           const offset = BigInt(message.offset);
           if (offset >= range.to) break;
-          records.push({ value: message.value, offset });
+          records.push({ value: message.value, offset, headers: message.headers });
         }
         if (records.length > 0) await onRecords(range, records);
         const after = BigInt(batch.lastOffset()) + 1n;

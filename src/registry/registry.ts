@@ -41,6 +41,11 @@ export class Registry {
     this.#client = new SchemaRegistry({ host: this.url, retry: { retries: 0 } });
   }
 
+  /** True when the schema is known without asking the registry. */
+  cached(id: number): boolean {
+    return this.#schemas.has(id);
+  }
+
   /** The writer schema's JSON text. */
   async schemaText(id: number): Promise<string> {
     const cached = this.#schemas.get(id);

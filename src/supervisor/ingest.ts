@@ -7,20 +7,29 @@ import { packBatch } from '../codec/batch.js';
 import type { DecodedBatch } from '../codec/decode.js';
 import { tableForTopic } from '../codec/schemas.js';
 import type { K2Config } from '../config/index.js';
-import { dlqMessage } from '../dlq/index.js';
+import { dlqHeader, dlqMessage } from '../dlq/index.js';
 import { ConfigError } from '../errors/index.js';
+import type { LevelBehaviour } from '../health/behaviour.js';
+import type { CircuitBreaker } from '../health/circuit-breaker.js';
+import { ErrorWindow } from '../health/error-window.js';
 import type { Warehouse } from '../iceberg/table.js';
 import { ensureK2Table } from '../iceberg/table.js';
 import { MARKET_DATA } from '../iceberg/tables.js';
-import type { TableName } from '../iceberg/types.js';
+import { GAPS_TABLE, type TableName } from '../iceberg/types.js';
+import {
+  checkpointLocation,
+  type PartitionCheckpoint,
+  readCheckpoint,
+  writeCheckpoint,
+} from '../ingest/checkpoint.js';
+import { gapColumns } from '../ingest/gaps.js';
 import { PartitionIngest } from '../ingest/partition-ingest.js';
-import { type FlushedPartition, TableWriter } from '../ingest/table-writer.js';
+import { type CommitPart, type FlushedPartition, TableWriter } from '../ingest/table-writer.js';
 import { gapEvent, type Journal, sequenceObserved } from '../journal/index.js';
-import type { MetricCatalogue } from '../metrics/index.js';
-import type { Registry } from '../registry/registry.js';
-import type { SequenceEvent } from '../sequence/index.js';
+import type { TailSource } from '../query/kafka-source.js';
+import type { GapRow, SequenceEvent } from '../sequence/index.js';
 import { retry } from '../util/retry.js';
-import type { CodecPool } from '../workers/pool.js';
+import type { CodecPool, WriterSchemaSource } from '../workers/pool.js';
 
 type InspectionObserver = (event: InspectionEvent) => void;
 
@@ -28,18 +37,25 @@ export interface IngestDeps {
   config: K2Config;
   /** xstate inspection, fed into the journal (actor transitions). */
   inspect?: InspectionObserver;
-  catalogue: MetricCatalogue;
   journal: Journal;
   pool: CodecPool;
-  registry: Registry;
+  /** Writer schemas by id (the registry, behind its circuit breaker). */
+  registry: WriterSchemaSource;
+  /** Calls to the DLQ producer run under this breaker, when given. */
+  dlqBreaker?: CircuitBreaker;
   warehouse: Warehouse;
   consumer: Consumer;
   producer: Producer;
   admin: Admin;
+  /** Reads DLQ partitions back on assignment (what an earlier run already quarantined). */
+  dlqReader: TailSource;
   log: (message: string, fields?: Record<string, unknown>) => void;
 }
 
 const key = (topic: string, partition: number) => `${topic}/${partition}`;
+
+/** A committed range's gaps, on their way to the gaps table. */
+type GapPart = Omit<CommitPart, 'files' | 'checkpoint'> & { gaps: GapRow[] };
 
 /** The table a topic lands in; a topic outside K2's naming is a configuration error. */
 export function landingTable(topic: string): TableName {
@@ -65,17 +81,27 @@ export class IngestService {
   readonly #commitActors = new Map<TableName, ReturnType<typeof this.createCommitActor>>();
   /** Files written but not yet committed, retried with the same commit id until they land. */
   readonly #unsettled = new Map<TableName, { flushed: FlushedPartition[]; commitId: string }>();
+  /** Gaps of committed ranges not yet in the gaps table, retried before the table's next cycle. */
+  readonly #unsettledGaps = new Map<TableName, GapPart[]>();
+  #gapsWriter: TableWriter | undefined;
+  /** Each partition's checkpoint of its last commit by this process, deleted once a newer one commits. */
+  readonly #checkpoints = new Map<string, string>();
   readonly #paused = new Map<string, () => void>();
   #inFlight = 0;
   #stopping = false;
   readonly #lag = new Map<string, number>();
   #lastCommitMs = 0;
+  /** The health level's commit multiplier: interval and size trigger. */
+  #commitMultiplier = 1;
+  #lowPriorityPaused = false;
+  /** Errors per record over the last minute: poison, retried decodes and failed commit cycles. */
+  readonly #errors = new ErrorWindow();
 
   /** Signals for the HealthActor: lag summed over this process's partitions, last commit latency. */
-  observations(): { consumerLag: number; commitLatencyMs: number } {
+  observations(): { consumerLag: number; commitLatencyMs: number; errorRatio?: number } {
     let consumerLag = 0;
     for (const lag of this.#lag.values()) consumerLag += lag;
-    return { consumerLag, commitLatencyMs: this.#lastCommitMs };
+    return { consumerLag, commitLatencyMs: this.#lastCommitMs, errorRatio: this.#errors.ratio() };
   }
 
   constructor(private readonly deps: IngestDeps) {}
@@ -86,19 +112,13 @@ export class IngestService {
 
   async start(): Promise<void> {
     const { config, consumer, warehouse } = this.deps;
+    if (this.tables.some((t) => t !== 'reference_data_v2')) {
+      await ensureK2Table(warehouse, GAPS_TABLE);
+      this.#gapsWriter = this.#writer(GAPS_TABLE);
+    }
     for (const table of this.tables) {
       await ensureK2Table(warehouse, table);
-      this.#writers.set(
-        table,
-        new TableWriter(
-          table,
-          `${MARKET_DATA}.${table}`,
-          warehouse,
-          this.deps.pool,
-          config.kafka.groupId,
-          this.writerId,
-        ),
-      );
+      this.#writers.set(table, this.#writer(table));
       const actor = this.createCommitActor(table);
       this.#commitActors.set(table, actor);
       actor.start();
@@ -112,6 +132,38 @@ export class IngestService {
       partitionsConsumedConcurrently: 4,
       eachBatch: (payload) => this.#onBatch(payload),
     });
+  }
+
+  #writer(table: TableName | typeof GAPS_TABLE): TableWriter {
+    const { warehouse, pool, config } = this.deps;
+    return new TableWriter(
+      table,
+      `${MARKET_DATA}.${table}`,
+      warehouse,
+      pool,
+      config.kafka.groupId,
+      this.writerId,
+    );
+  }
+
+  /** What the health level asks of ingestion: commit spacing and whether low-priority topics wait. */
+  applyBehaviour(behaviour: LevelBehaviour): void {
+    const { config, consumer } = this.deps;
+    if (behaviour.commitIntervalMultiplier !== this.#commitMultiplier) {
+      this.#commitMultiplier = behaviour.commitIntervalMultiplier;
+      const intervalMs = config.supervisor.commitIntervalMs * this.#commitMultiplier;
+      for (const actor of this.#commitActors.values()) actor.send({ type: 'configure', intervalMs });
+    }
+    const low = config.supervisor.lowPriorityTopics.map((topic) => ({ topic }));
+    if (low.length > 0 && behaviour.pauseLowPriority !== this.#lowPriorityPaused && !this.#stopping) {
+      this.#lowPriorityPaused = behaviour.pauseLowPriority;
+      if (behaviour.pauseLowPriority) consumer.pause(low);
+      else consumer.resume(low);
+      this.deps.log(
+        behaviour.pauseLowPriority ? 'low-priority topics paused' : 'low-priority topics resumed',
+        { topics: config.supervisor.lowPriorityTopics },
+      );
+    }
   }
 
   createCommitActor(table: TableName) {
@@ -147,9 +199,11 @@ export class IngestService {
     const existing = this.partitions.get(key(topic, partition));
     if (existing) return existing;
     const table = landingTable(topic);
-    const recorded = await this.#writers.get(table)!.recordedOffset(topic, partition);
-    const start = recorded ?? firstOffset;
+    const recorded = await this.#writers.get(table)!.recorded(topic, partition);
+    const start = recorded.nextOffset ?? firstOffset;
     const state = new PartitionIngest(topic, partition, table, start);
+    const checkpoint = await this.#restore(state, recorded.checkpoint);
+    await this.#scanDlq(state);
     this.partitions.set(key(topic, partition), state);
     this.deps.journal.append({
       type: 'partition.assigned',
@@ -162,9 +216,89 @@ export class IngestService {
       topic,
       partition,
       nextOffset: String(start),
-      from: recorded === undefined ? 'kafka' : 'iceberg',
+      from: recorded.nextOffset === undefined ? 'kafka' : 'iceberg',
+      checkpoint: checkpoint ? 'restored' : 'none',
+      alreadyQuarantined: state.quarantined.size,
     });
     return state;
+  }
+
+  /**
+   * Restores the tracker and message_id window from the checkpoint recorded with the partition's
+   * offset, and writes its gaps if a crash came between the table's commit and the gaps table's.
+   */
+  async #restore(
+    state: PartitionIngest,
+    location: string | undefined,
+  ): Promise<PartitionCheckpoint | undefined> {
+    if (!location) return undefined;
+    const checkpoint = await retry(() => readCheckpoint(this.deps.warehouse.io, location), {
+      policy: { attempts: 1_000, initialDelayMs: 200, maxDelayMs: 10_000 },
+    });
+    state.restore(checkpoint);
+    if (checkpoint.gaps.length > 0 && this.#gapsWriter) {
+      const written = await this.#gapsWriter.recordedOffset(state.topic, state.partition);
+      if (written === undefined || written < checkpoint.nextOffset) {
+        await retry(() =>
+          this.#commitGaps(
+            [
+              {
+                topic: state.topic,
+                partition: state.partition,
+                fromOffset: checkpoint.fromOffset,
+                nextOffset: checkpoint.nextOffset,
+                gaps: checkpoint.gaps,
+              },
+            ],
+            randomUUID(),
+          ),
+        );
+      }
+    }
+    return checkpoint;
+  }
+
+  /**
+   * Source offsets this group already quarantined past the partition's start (a run that died
+   * before its commit): they are not written to the DLQ again. Reads the DLQ partition from where
+   * the checkpoint left it (from its start when there is none) to its end.
+   */
+  async #scanDlq(state: PartitionIngest): Promise<void> {
+    const dlqTopic = `${state.topic}.dlq`;
+    const group = this.deps.config.kafka.groupId;
+    const marks = await retry(() => this.deps.dlqReader.watermarks(dlqTopic), {
+      policy: { attempts: 1_000, initialDelayMs: 200, maxDelayMs: 10_000 },
+    });
+    const mark = marks.find((m) => m.partition === state.partition);
+    if (!mark) return;
+    const from =
+      state.dlqNextOffset !== null && state.dlqNextOffset > mark.low ? state.dlqNextOffset : mark.low;
+    if (from < mark.high) {
+      const header = (headers: KafkaMessage['headers'], name: string) => {
+        const value = headers?.[name];
+        return (Array.isArray(value) ? value.at(-1) : value)?.toString();
+      };
+      await retry(() =>
+        this.deps.dlqReader.fetch(
+          [{ topic: dlqTopic, partition: state.partition, from, to: mark.high }],
+          async (_range, records) => {
+            for (const record of records) {
+              const h = record.headers;
+              if (
+                header(h, dlqHeader.group) === group &&
+                header(h, dlqHeader.sourceTopic) === state.topic &&
+                header(h, dlqHeader.sourcePartition) === String(state.partition)
+              ) {
+                const offset = header(h, dlqHeader.sourceOffset);
+                if (offset !== undefined && BigInt(offset) >= state.nextOffset) state.quarantined.add(offset);
+              }
+            }
+          },
+          AbortSignal.timeout(60_000),
+        ),
+      );
+    }
+    state.dlqNextOffset = mark.high;
   }
 
   async #onBatch({
@@ -193,25 +327,25 @@ export class IngestService {
         return;
       }
       const next = BigInt(batch.lastOffset()) + 1n;
-      const decoded = await this.#decode(state.table, messages);
-      await this.#quarantine(topic, partition, messages, decoded);
+      const decoded = await this.#decode(topic, partition, state.table, messages);
+      await this.#quarantine(state, messages, decoded.decoded);
       const bytes = messages.reduce((n, m) => n + (m.value?.length ?? 0), 0);
-      const accepted = state.accept(decoded, state.nextOffset, next, bytes);
+      const fromOffset = state.nextOffset;
+      const accepted = state.accept(decoded.decoded, fromOffset, next, bytes);
       resolveOffset(batch.lastOffset());
       this.#observe(
-        topic,
-        partition,
+        { topic, partition, fromOffset, nextOffset: next, bytes },
         messages.length,
         decoded,
         accepted.events,
-        BigInt(batch.highWatermark) - next,
+        BigInt(batch.highWatermark),
       );
       await heartbeat();
       const { maxBufferedRows, commitRows } = this.deps.config.supervisor;
       if (state.buffered.rows >= maxBufferedRows) {
         this.#paused.set(key(topic, partition), pause());
         this.#commitActors.get(state.table)?.send({ type: 'flush.now' });
-      } else if (this.#tableRows(state.table) >= commitRows) {
+      } else if (this.#tableRows(state.table) >= commitRows * this.#commitMultiplier) {
         this.#commitActors.get(state.table)?.send({ type: 'flush.now' });
       }
     } finally {
@@ -226,33 +360,55 @@ export class IngestService {
   }
 
   /** Decodes in the pool; records the registry could not be asked about are retried, never dropped. */
-  async #decode(table: TableName, messages: KafkaMessage[]): Promise<DecodedBatch> {
+  async #decode(
+    topic: string,
+    partition: number,
+    table: TableName,
+    messages: KafkaMessage[],
+  ): Promise<{ decoded: DecodedBatch; durationMs: number }> {
     return retry(
       async () => {
+        const started = performance.now();
         const batch = packBatch(messages.map((m) => ({ value: m.value, offset: BigInt(m.offset) })));
         const decoded = await this.deps.pool.decode(table, batch, this.deps.registry);
         const retriable = decoded.failures.find((f) => f.retriable);
         if (retriable) {
-          this.deps.catalogue.errors.inc({ stage: 'decode', error_class: retriable.code });
+          this.#errors.record(0, 1);
+          this.deps.journal.append({
+            type: 'error.raised',
+            stage: 'decode',
+            topic,
+            partition,
+            errorClass:
+              retriable.code === 'K2_REGISTRY_UNAVAILABLE' ? 'RegistryUnavailableError' : 'DecodeError',
+            code: retriable.code,
+            retriable: true,
+            message: retriable.reason,
+          });
           throw Object.assign(new Error(`${retriable.code}: ${retriable.reason}`), { retriable: true });
         }
-        return decoded;
+        return { decoded, durationMs: performance.now() - started };
       },
       { policy: { attempts: 1_000, initialDelayMs: 200, maxDelayMs: 10_000 } },
     );
   }
 
   /** Poison records go to `<topic>.dlq` with their original bytes; acknowledged before the offsets can commit. */
-  async #quarantine(
-    topic: string,
-    partition: number,
-    messages: KafkaMessage[],
-    decoded: DecodedBatch,
-  ): Promise<void> {
-    if (decoded.failures.length === 0) return;
+  async #quarantine(state: PartitionIngest, messages: KafkaMessage[], decoded: DecodedBatch): Promise<void> {
+    const { topic, partition } = state;
+    const failures = decoded.failures.filter((f) => !state.quarantined.delete(String(f.offset)));
+    if (failures.length < decoded.failures.length) {
+      this.deps.log('poison already in the DLQ from an earlier run; not written again', {
+        topic,
+        partition,
+        records: decoded.failures.length - failures.length,
+      });
+    }
+    if (failures.length === 0) return;
     const at = new Date();
     const byOffset = new Map(messages.map((m) => [m.offset, m]));
-    const out = decoded.failures.map((failure) => {
+    const group = this.deps.config.kafka.groupId;
+    const out = failures.map((failure) => {
       const message = byOffset.get(String(failure.offset))!;
       return dlqMessage(
         {
@@ -272,17 +428,20 @@ export class IngestService {
           stage: 'decode',
         },
         at,
+        { group },
       );
     });
-    await retry(
-      () => this.deps.producer.send({ topic: `${topic}.dlq`, acks: -1, messages: out.map((o) => o.message) }),
-      {
-        policy: { attempts: 1_000, initialDelayMs: 200, maxDelayMs: 10_000 },
-        shouldRetry: () => true,
-      },
-    );
-    for (const failure of decoded.failures) {
-      this.deps.catalogue.dlqMessages.inc({ topic, error_class: failure.code });
+    const send = () =>
+      this.deps.producer.send({ topic: `${topic}.dlq`, acks: -1, messages: out.map((o) => o.message) });
+    const breaker = this.deps.dlqBreaker;
+    const sent = await retry(() => (breaker ? breaker.run(send) : send()), {
+      policy: { attempts: 1_000, initialDelayMs: 200, maxDelayMs: 10_000 },
+      shouldRetry: () => true,
+    });
+    const written = sent.find((m) => m.partition === partition);
+    if (written?.baseOffset !== undefined)
+      state.dlqNextOffset = BigInt(written.baseOffset) + BigInt(out.length);
+    for (const failure of failures) {
       this.deps.journal.append({
         type: 'dlq.written',
         topic,
@@ -297,25 +456,34 @@ export class IngestService {
   }
 
   #observe(
-    topic: string,
-    partition: number,
+    batch: { topic: string; partition: number; fromOffset: bigint; nextOffset: bigint; bytes: number },
     records: number,
-    decoded: DecodedBatch,
+    decoded: { decoded: DecodedBatch; durationMs: number },
     events: readonly SequenceEvent[],
-    lag: bigint,
+    highWatermark: bigint,
   ): void {
-    const { catalogue } = this.deps;
-    catalogue.messagesConsumed.inc({ topic, partition }, records);
-    catalogue.batchRecords.observe({ topic }, records);
-    catalogue.consumerLag.set({ topic, partition }, Number(lag));
-    this.#lag.set(key(topic, partition), Number(lag));
-    this.deps.journal.append({
+    const { topic, partition } = batch;
+    const { journal } = this.deps;
+    const lag = Number(highWatermark - batch.nextOffset);
+    this.#lag.set(key(topic, partition), lag);
+    this.#errors.record(records, decoded.decoded.failures.length);
+    journal.append({
+      type: 'batch.received',
+      topic,
+      partition,
+      fromOffset: String(batch.fromOffset),
+      nextOffset: String(batch.nextOffset),
+      records,
+      bytes: batch.bytes,
+    });
+    journal.append({ type: 'lag.observed', topic, partition, lag, highWatermark: String(highWatermark) });
+    journal.append({
       type: 'batch.decoded',
       topic,
       partition,
       records,
-      failed: decoded.failures.length,
-      durationMs: 0,
+      failed: decoded.decoded.failures.length,
+      durationMs: decoded.durationMs,
     });
     for (const event of events) this.deps.journal.append(gapEvent(event));
     const state = this.partitions.get(key(topic, partition));
@@ -331,7 +499,15 @@ export class IngestService {
       return await this.#commitCycle(table);
     } catch (error) {
       const e = error as Error & { code?: string; retriable?: boolean };
-      this.deps.catalogue.errors.inc({ stage: 'commit', error_class: e.name });
+      this.#errors.record(0, 1);
+      this.deps.journal.append({
+        type: 'commit.failed',
+        table,
+        errorClass: e.name,
+        code: e.code ?? 'K2_COMMIT_FAILED',
+        retriable: e.retriable ?? true,
+        message: e.message,
+      });
       this.deps.log('commit cycle failed; retrying with the same data', {
         table,
         error: e.message,
@@ -343,44 +519,60 @@ export class IngestService {
 
   async #commitCycle(table: TableName): Promise<CommitCycleOutcome> {
     const writer = this.#writers.get(table)!;
+    const gaps = this.#unsettledGaps.get(table);
+    if (gaps) {
+      await this.#commitGaps(gaps, randomUUID());
+      this.#unsettledGaps.delete(table);
+    }
     let unsettled = this.#unsettled.get(table);
     if (!unsettled) {
       const sealed = [...this.partitions.values()]
         .filter((p) => p.table === table)
         .flatMap((p) => p.seal() ?? []);
       if (sealed.length === 0) return { committed: 0, records: 0 };
-      const started = performance.now();
-      const flushed = await Promise.all(sealed.map((s) => writer.flush(s)));
-      for (const f of flushed) {
-        for (const file of f.files) {
-          this.deps.catalogue.filesWritten.inc({ table });
-          this.deps.catalogue.fileBytesWritten.inc({ table }, file.fileSizeInBytes);
-        }
-      }
-      this.deps.catalogue.encodeDuration.observe({ table }, (performance.now() - started) / 1000);
-      unsettled = { flushed, commitId: randomUUID() };
+      const flushed = await Promise.all(
+        sealed.map(async (s) => {
+          const started = performance.now();
+          const part = await writer.flush(s);
+          // One encode+upload task per partition: its time is shared among the files it wrote.
+          const durationMs = (performance.now() - started) / Math.max(1, part.files.length);
+          for (const file of part.files) {
+            this.deps.journal.append({
+              type: 'file.written',
+              table,
+              filePath: file.filePath,
+              records: Number(file.recordCount),
+              bytes: file.fileSizeInBytes,
+              durationMs,
+            });
+          }
+          return part;
+        }),
+      );
+      const commitId = randomUUID();
+      await this.#writeCheckpoints(writer, flushed, commitId);
+      unsettled = { flushed, commitId };
       this.#unsettled.set(table, unsettled);
     }
     const started = performance.now();
     const outcome = await writer.commit(unsettled.flushed, unsettled.commitId);
     this.#unsettled.delete(table);
     for (const conflict of outcome.conflicts) {
-      const state = this.partitions.get(key(conflict.topic, conflict.partition));
-      state?.resetTo(conflict.recordedNextOffset);
-      if (state)
+      // Someone else committed this range: start over from the table (offsets and checkpoint).
+      const k = key(conflict.topic, conflict.partition);
+      if (this.partitions.delete(k)) {
         this.deps.consumer.seek({
           topic: conflict.topic,
           partition: conflict.partition,
           offset: String(conflict.recordedNextOffset),
         });
+      }
+      this.#checkpoints.delete(k);
     }
     const records = outcome.partitions.reduce((n, p) => n + p.sealed.rows, 0);
     if (outcome.result) {
       const seconds = (performance.now() - started) / 1000;
       this.#lastCommitMs = seconds * 1000;
-      this.deps.catalogue.commitDuration.observe({ table }, seconds);
-      this.deps.catalogue.snapshotsCommitted.inc({ table });
-      this.deps.catalogue.messagesWritten.inc({ table }, records);
       const offsets = outcome.partitions.map(({ sealed }) => ({
         topic: sealed.topic,
         partition: sealed.partition,
@@ -396,6 +588,21 @@ export class IngestService {
         offsets,
       });
       await this.#commitKafkaOffsets(offsets);
+      await this.#forgetOldCheckpoints(outcome.partitions);
+      const gapParts = outcome.partitions
+        .filter((p) => p.sealed.gaps.length > 0)
+        .map(({ topic, partition, fromOffset, nextOffset, sealed }) => ({
+          topic,
+          partition,
+          fromOffset,
+          nextOffset,
+          gaps: sealed.gaps,
+        }));
+      if (gapParts.length > 0) {
+        this.#unsettledGaps.set(table, gapParts);
+        await this.#commitGaps(gapParts, unsettled.commitId);
+        this.#unsettledGaps.delete(table);
+      }
     }
     for (const { sealed } of outcome.partitions) {
       const resume = this.#paused.get(key(sealed.topic, sealed.partition));
@@ -407,6 +614,75 @@ export class IngestService {
     return { committed: outcome.partitions.length, records };
   }
 
+  /** Each flushed partition's state at its sealed offset, written before the commit that names it. */
+  async #writeCheckpoints(writer: TableWriter, flushed: FlushedPartition[], commitId: string): Promise<void> {
+    const location = await writer.location();
+    const group = this.deps.config.kafka.groupId;
+    await Promise.all(
+      flushed.map(async (part) => {
+        const { sealed } = part;
+        const checkpoint: PartitionCheckpoint = {
+          version: 1,
+          group,
+          topic: part.topic,
+          partition: part.partition,
+          fromOffset: part.fromOffset,
+          nextOffset: part.nextOffset,
+          sequence: sealed.sequence,
+          messageIds: sealed.messageIds,
+          gaps: sealed.gaps,
+          dlqNextOffset: sealed.dlqNextOffset,
+        };
+        const path = checkpointLocation(location, checkpoint, commitId);
+        await writeCheckpoint(this.deps.warehouse.io, path, checkpoint);
+        part.checkpoint = path;
+      }),
+    );
+  }
+
+  /** A committed checkpoint replaces the partition's previous one, which nothing will read again. */
+  async #forgetOldCheckpoints(parts: FlushedPartition[]): Promise<void> {
+    const old: string[] = [];
+    for (const part of parts) {
+      const k = key(part.topic, part.partition);
+      const previous = this.#checkpoints.get(k);
+      if (previous && previous !== part.checkpoint) old.push(previous);
+      if (part.checkpoint) this.#checkpoints.set(k, part.checkpoint);
+    }
+    if (old.length > 0) await this.deps.warehouse.io.delete(old).catch(() => undefined);
+  }
+
+  /**
+   * Writes committed ranges' gaps to `market_data.sequence_gaps` with the same source offsets, so a
+   * range's gaps land once: a range the gaps table already records is refused (and skipped).
+   */
+  async #commitGaps(parts: GapPart[], commitId: string): Promise<void> {
+    const writer = this.#gapsWriter;
+    if (!writer) return;
+    const withFiles = await Promise.all(
+      parts.map(async (part) => ({
+        ...part,
+        files: await writer.writeFiles([gapColumns(part.gaps)], [null]),
+      })),
+    );
+    const outcome = await writer.commit(withFiles, commitId);
+    if (outcome.result) {
+      this.deps.journal.append({
+        type: 'snapshot.committed',
+        table: GAPS_TABLE,
+        snapshotId: String(outcome.result.snapshot['snapshot-id']),
+        records: outcome.partitions.reduce((n, p) => n + p.gaps.length, 0),
+        files: outcome.partitions.reduce((n, p) => n + p.files.length, 0),
+        durationMs: 0,
+        offsets: outcome.partitions.map((p) => ({
+          topic: p.topic,
+          partition: p.partition,
+          nextOffset: String(p.nextOffset),
+        })),
+      });
+    }
+  }
+
   /** Kafka's committed offsets follow the table's (for lag tooling); a failure here loses nothing. */
   async #commitKafkaOffsets(
     offsets: { topic: string; partition: number; nextOffset: string }[],
@@ -416,10 +692,8 @@ export class IngestService {
       await this.deps.consumer.commitOffsets(
         offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.nextOffset })),
       );
-      for (const o of offsets) this.deps.catalogue.offsetCommits.inc({ topic: o.topic, result: 'success' });
       this.deps.journal.append({ type: 'offsets.committed', group, offsets });
     } catch (error) {
-      for (const o of offsets) this.deps.catalogue.offsetCommits.inc({ topic: o.topic, result: 'failure' });
       const e = error as Error;
       this.deps.journal.append({
         type: 'offsets.commit_failed',

@@ -4,9 +4,13 @@ import { createActor } from 'xstate';
 import { healthMachine } from '../actors/health.machine.js';
 import type { K2Config } from '../config/index.js';
 import { ConfigError } from '../errors/index.js';
+import { behaviourFor } from '../health/behaviour.js';
+import { createBreakers, guardedSchemas, guardedWarehouse } from '../health/guards.js';
+import type { HealthLevel } from '../health/levels.js';
 import { heapRatio } from '../health/process.js';
 import { openWarehouse } from '../iceberg/warehouse.js';
 import {
+  breakerChanged,
   Journal,
   journalInspector,
   journalPool,
@@ -16,8 +20,9 @@ import {
   StatusProjection,
 } from '../journal/index.js';
 import { createKafka, Partitioners } from '../kafka/client.js';
-import { createMetrics } from '../metrics/index.js';
+import { createMetrics, initialiseSeries } from '../metrics/index.js';
 import { createQueryHandler, openQueryService } from '../query/index.js';
+import { KafkaTailSource } from '../query/kafka-source.js';
 import { Registry } from '../registry/registry.js';
 import { CodecPool } from '../workers/pool.js';
 import { type HttpEndpoints, startHttp } from './http.js';
@@ -40,9 +45,17 @@ function log(message: string, fields: Record<string, unknown> = {}): void {
  */
 export async function startSupervisor(
   config: K2Config,
-  options: { handleSignals?: boolean } = {},
+  options: {
+    handleSignals?: boolean;
+    /** Called after the drain the health level forced (SHUTDOWN); the process entry point exits 1. */
+    onHealthShutdown?: (reason: string) => void;
+  } = {},
 ): Promise<Supervisor> {
   const { registry: metricsRegistry, catalogue } = createMetrics();
+  initialiseSeries(catalogue, {
+    topics: config.supervisor.topics,
+    tables: config.supervisor.topics.map(landingTable),
+  });
   const journal = new Journal();
   const status = new StatusProjection();
   journal.subscribe(metricsProjection(catalogue));
@@ -90,15 +103,29 @@ export async function startSupervisor(
     maxThreads: config.pool.maxThreads,
     limits: { maxMessageBytes: config.limits.maxMessageBytes },
   });
-  const warehouse = openWarehouse(config);
+  // The HealthActor turns observations into NOMINAL / DEGRADED / CRITICAL / SHUTDOWN with hysteresis;
+  // the circuit breakers around S3, the catalog, the registry and the DLQ producer feed it.
+  const health = createActor(healthMachine, { input: {}, inspect });
+  const breakers = createBreakers((change) => {
+    journal.append(breakerChanged(change));
+    health.send({ type: 'breaker.changed', dependency: change.dependency, state: change.to });
+    log('k2 supervisor: circuit breaker changed', { ...change });
+  });
+  const warehouse = guardedWarehouse(openWarehouse(config), breakers);
   const registry = new Registry({ url: config.registry.url });
+  const dlqReader = new KafkaTailSource({
+    brokers: config.kafka.brokers,
+    clientId: `${config.kafka.clientId}-dlq-reader`,
+    connectionTimeoutMs: config.kafka.connectionTimeoutMs,
+  });
   const ingest = new IngestService({
+    dlqReader,
     inspect,
     config,
-    catalogue,
     journal,
     pool,
-    registry,
+    registry: guardedSchemas(registry, breakers.registry),
+    dlqBreaker: breakers.dlq,
     warehouse,
     consumer,
     producer,
@@ -106,11 +133,19 @@ export async function startSupervisor(
     log,
   });
 
-  // The HealthActor turns observations into NOMINAL / DEGRADED / CRITICAL / SHUTDOWN with hysteresis.
-  const health = createActor(healthMachine, { input: {}, inspect });
+  let level: HealthLevel = 'NOMINAL';
   health.on('level.changed', (event) => {
+    level = event.to;
     journal.append(levelChanged('health', event));
     log('k2 supervisor: health level changed', { from: event.from, to: event.to, reasons: event.reasons });
+    const behaviour = behaviourFor(event.to);
+    ingest.applyBehaviour(behaviour);
+    // SHUTDOWN not asked for (CRITICAL with a dependency down too long): drain what can be, then exit
+    // non-zero so the service manager restarts the process on a clean slate.
+    if (behaviour.drain && stopping === undefined) {
+      log('k2 supervisor: shutting down on health', { reason: event.shutdownReason });
+      void stop().then(() => options.onHealthShutdown?.(event.shutdownReason ?? 'health'));
+    }
   });
   health.start();
   const observe = setInterval(() => {
@@ -129,7 +164,7 @@ export async function startSupervisor(
     ],
     metrics: metricsRegistry,
     healthy: () => true,
-    ready: () => state === 'running',
+    ready: () => state === 'running' && behaviourFor(level).ready,
     status: () => ({ state, writerId: ingest.writerId, ...status.view() }),
   };
   const http = await serveHttp(config, endpoints);
@@ -141,6 +176,7 @@ export async function startSupervisor(
       health.send({ type: 'shutdown', reason: 'stop requested' });
       const drained = await ingest.drain(config.supervisor.drainTimeoutMs);
       await producer.disconnect().catch(() => undefined);
+      await dlqReader.close().catch(() => undefined);
       await admin.disconnect().catch(() => undefined);
       await queries.close();
       await pool.destroy();
@@ -189,6 +225,19 @@ async function ensureDlqTopics(
     );
   }
   const metadata = await admin.fetchTopicMetadata({ topics: [...topics] });
+  const existingDlqs = topics.map((t) => `${t}.dlq`).filter((t) => existing.has(t));
+  if (existingDlqs.length > 0) {
+    const dlqMetadata = await admin.fetchTopicMetadata({ topics: existingDlqs });
+    for (const dlq of dlqMetadata.topics) {
+      const source = metadata.topics.find((t) => `${t.name}.dlq` === dlq.name)!;
+      if (dlq.partitions.length < source.partitions.length) {
+        throw new ConfigError(
+          'K2_TOPICS',
+          `${dlq.name} has ${dlq.partitions.length} partitions, fewer than ${source.name}'s ${source.partitions.length}: poison keeps its source partition number, so add partitions to the DLQ`,
+        );
+      }
+    }
+  }
   const dlqs = metadata.topics
     .filter((t) => !existing.has(`${t.name}.dlq`))
     .map((t) => ({ topic: `${t.name}.dlq`, numPartitions: t.partitions.length, replicationFactor: -1 }));

@@ -1,11 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import { type ColumnSet, ownedBuffer } from '../codec/columns.js';
 import { type EncodedFile, encodeParquet, type ParquetOptions } from '../codec/parquet.js';
-import { type TableName, tableSchema } from '../iceberg/types.js';
+import { type K2TableName, tableSchema } from '../iceberg/types.js';
 import { transferring } from './transfer.js';
 
 export interface EncodeTask {
-  table: TableName;
+  table: K2TableName;
   /** Decoded column sets, written in order into one file. */
   chunks: ColumnSet[];
   options?: ParquetOptions;

@@ -4,11 +4,11 @@ import { type FileLayout, partitionRows } from '../codec/layout.js';
 import { type EncodedFile, encodeParquet, type ParquetOptions } from '../codec/parquet.js';
 import { gatherRows } from '../codec/select.js';
 import type { PartitionValue } from '../iceberg/datafile.js';
-import { type TableName, tableSchema } from '../iceberg/types.js';
+import { type K2TableName, tableSchema } from '../iceberg/types.js';
 import { transferring } from './transfer.js';
 
 export interface WriteTask {
-  table: TableName;
+  table: K2TableName;
   layout: FileLayout;
   /** Decoded batches of one flush, oldest first. */
   chunks: ColumnSet[];

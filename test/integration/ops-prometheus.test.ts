@@ -8,34 +8,30 @@ import {
   opsQueries,
   ruleFiles,
 } from '../support/ops-queries.js';
-import { type StandInTarget, startStandInTarget } from '../support/ops-traffic.js';
+import { type ScrapeTarget, startSupervisorWithTraffic } from '../support/ops-supervisor.js';
 import { installPrometheus, type LocalPrometheus, startPrometheus } from '../support/prometheus.js';
-
-/**
- * STAND-IN: until the supervisor exposes the whole catalogue with traffic, the scrape target is the
- * real catalogue (createMetrics) behind the real HTTP endpoints (startHttp), fed by synthetic journal
- * traffic through the real projections. Switch this function to start the real supervisor (test/support/
- * supervisor.ts) and a producer sending trades; nothing else in this file changes.
- */
-function startScrapeTarget(): Promise<StandInTarget> {
-  return startStandInTarget();
-}
 
 interface Sample {
   metric: Record<string, string>;
+  value: [number, string];
 }
 
 /** Grafana's $__rate_interval and friends, at this test's 1 s scrape interval. */
 const interval = '10s';
 
+/**
+ * The real supervisor (node dist/supervisor.js) after a burst of trades with poison, sequence gaps
+ * and resent duplicates, with clean trades still arriving, scraped every second by a real Prometheus
+ * that evaluates ops/'s rules.
+ */
 describe('ops/ against a real Prometheus scraping K2', () => {
-  let target: StandInTarget;
+  let target: ScrapeTarget;
   let prometheus: LocalPrometheus;
   const query = (expr: string) => prometheus.api<{ result: Sample[] }>('query', { query: expr });
 
   beforeAll(async () => {
     installPrometheus();
-    target = await startScrapeTarget();
+    target = await startSupervisorWithTraffic();
     prometheus = await startPrometheus(target.address, ruleFiles());
   }, 600_000);
   afterAll(async () => {
@@ -47,6 +43,19 @@ describe('ops/ against a real Prometheus scraping K2', () => {
     await vi.waitFor(
       async () =>
         expect((await query('up{job="k2-supervisor"} == 1')).result, prometheus.log()).toHaveLength(1),
+      { timeout: 10_000, interval: 250 },
+    );
+  });
+
+  it('counts the traffic it was sent: poison in the DLQ, small and large gaps, resent duplicates', async () => {
+    const value = async (expr: string) => Number((await query(expr)).result[0]?.value[1] ?? Number.NaN);
+    await vi.waitFor(
+      async () => {
+        expect(await value('sum(k2_dlq_messages_total)')).toBeGreaterThanOrEqual(3);
+        expect(await value('sum(k2_sequence_gaps_total{kind="small"})')).toBe(4);
+        expect(await value('sum(k2_sequence_gaps_total{kind="large"})')).toBe(4);
+        expect(await value('sum(k2_sequence_records_total{kind="duplicate"})')).toBe(8);
+      },
       { timeout: 10_000, interval: 250 },
     );
   });

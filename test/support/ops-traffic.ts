@@ -6,8 +6,8 @@ import { startHttp } from '../../src/supervisor/http.js';
 
 /**
  * Journal traffic shaped like the supervisor's, through the real projections: every metric of the
- * catalogue gets series, and /status gets partitions, tables, actors and symbols. A STAND-IN for a
- * supervisor with traffic until the ops tests run against the real one.
+ * catalogue gets series, and /status gets partitions, tables, actors and symbols. For `k2 status`
+ * unit tests, which need a /status without services; the ops Prometheus test runs the real supervisor.
  */
 const partitions = [
   { topic: 'market.crypto.trades', partition: 0, table: 'trades_v2', exchange: 'BINANCE', symbol: 'BTCUSDT' },
@@ -174,9 +174,8 @@ export interface StandInTarget {
 }
 
 /**
- * STAND-IN scrape target: the real catalogue (createMetrics) and HTTP endpoints (startHttp) fed by
- * JournalTraffic every `tickMs`, in this process. The live ops test is to start the real supervisor
- * with traffic instead, once it exposes the whole catalogue.
+ * A stand-in supervisor in this process: the real catalogue (createMetrics) and HTTP endpoints
+ * (startHttp) fed by JournalTraffic every `tickMs`.
  */
 export async function startStandInTarget(tickMs = 100): Promise<StandInTarget> {
   const { registry, catalogue } = createMetrics();

@@ -15,8 +15,30 @@ export function unique(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
 }
 
-export function kafka(clientId = 'k2-test') {
-  return createKafka({ clientId, brokers: stack().kafka.brokers });
+/** A client of the local broker, or of `brokers` (a private broker a test started). */
+export function kafka(clientId = 'k2-test', brokers: string[] = stack().kafka.brokers) {
+  return createKafka({ clientId, brokers });
+}
+
+export async function createTopic(topic: string, partitions: number, brokers?: string[]): Promise<void> {
+  const admin = kafka('k2-test-admin', brokers).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** partition → end offset (the next offset to be written). */
+export async function endOffsets(topic: string, brokers?: string[]): Promise<Map<number, bigint>> {
+  const admin = kafka('k2-test-admin', brokers).admin();
+  await admin.connect();
+  try {
+    return new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]));
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 export function registry(): SchemaRegistry {

@@ -2,12 +2,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { expect } from 'vitest';
 import { type K2Config, loadConfig } from '../../src/config/index.js';
 import { liveEntries } from '../../src/iceberg/entries.js';
-import { groupOffsets } from '../../src/iceberg/offsets.js';
+import { decodeOffsets, groupOffsets, offsetsKey } from '../../src/iceberg/offsets.js';
 import { loadTable, readManifestFiles } from '../../src/iceberg/table.js';
 import { openWarehouse } from '../../src/iceberg/warehouse.js';
-import { kafka } from './stack.js';
+import { endOffsets } from './stack.js';
 
 /** A supervisor config on the local stack with its own group and catalog, so tests never share a table. */
 export function supervisorConfig(env: Record<string, string>): K2Config {
@@ -23,10 +24,7 @@ export async function waitForCommitted(
   topic: string,
   timeoutMs = 60_000,
 ): Promise<Map<number, bigint>> {
-  const admin = kafka().admin();
-  await admin.connect();
-  const ends = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)]));
-  await admin.disconnect();
+  const ends = await endOffsets(topic, [...config.kafka.brokers]);
   const warehouse = openWarehouse(config);
   try {
     const deadline = Date.now() + timeoutMs;
@@ -49,10 +47,11 @@ export async function waitForCommitted(
 export async function tableRows(
   config: K2Config,
   columns = 'message_id, symbol, source_sequence',
+  identifier = 'market_data.trades_v2',
 ): Promise<Record<string, unknown>[]> {
   const warehouse = openWarehouse(config);
   try {
-    const table = await loadTable(warehouse, 'market_data.trades_v2');
+    const table = await loadTable(warehouse, identifier);
     const snapshot = table.metadata.snapshots?.find(
       (s) => s['snapshot-id'] === table.metadata['current-snapshot-id'],
     );
@@ -72,4 +71,47 @@ export async function tableRows(
   } finally {
     await warehouse.close();
   }
+}
+
+/** partition → next offset, as the table's current snapshot records them for the group. */
+export async function lastSnapshotOffsets(config: K2Config, topic: string): Promise<Map<number, bigint>> {
+  const warehouse = openWarehouse(config);
+  try {
+    const table = await loadTable(warehouse, 'market_data.trades_v2');
+    const current = table.metadata.snapshots?.find(
+      (s) => s['snapshot-id'] === table.metadata['current-snapshot-id'],
+    );
+    const recorded = current?.summary[offsetsKey(config.kafka.groupId)];
+    return recorded ? (decodeOffsets(recorded).get(topic) ?? new Map()) : new Map();
+  } finally {
+    await warehouse.close();
+  }
+}
+
+/**
+ * Exactly once, checked from outside: once the table records the end offsets, it holds every
+ * produced message_id once and nothing else, and its current snapshot records the end offsets.
+ */
+export async function expectLandedOnce(
+  config: K2Config,
+  topic: string,
+  produced: readonly string[],
+  timeoutMs = 60_000,
+): Promise<void> {
+  await waitForCommitted(config, topic, timeoutMs);
+  const ids = (await tableRows(config, 'message_id')).map((r) => r.message_id as string);
+  const wanted = new Set(produced);
+  const seen = new Set<string>();
+  const duplicates = ids.filter((id) => seen.size === seen.add(id).size);
+  const missing = produced.filter((id) => !seen.has(id));
+  const unexpected = [...seen].filter((id) => !wanted.has(id));
+  expect({
+    rows: ids.length,
+    duplicates: duplicates.slice(0, 5),
+    missing: missing.slice(0, 5),
+    unexpected: unexpected.slice(0, 5),
+  }).toEqual({ rows: produced.length, duplicates: [], missing: [], unexpected: [] });
+  const ends = [...(await endOffsets(topic, [...config.kafka.brokers]))].filter(([, end]) => end > 0n);
+  const recorded = await lastSnapshotOffsets(config, topic);
+  expect([...recorded].sort(([a], [b]) => a - b)).toEqual(ends.sort(([a], [b]) => a - b));
 }

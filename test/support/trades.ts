@@ -58,8 +58,12 @@ export function encodeTrade(schemaId: number, i: number, runId = randomUUID().sl
 }
 
 /** Produces values keyed by symbol with an idempotent producer. */
-export async function produce(topic: string, messages: { key: string; value: Buffer }[]): Promise<void> {
-  const producer = kafka('k2-test-producer').producer({
+export async function produce(
+  topic: string,
+  messages: { key: string; value: Buffer }[],
+  brokers?: string[],
+): Promise<void> {
+  const producer = kafka('k2-test-producer', brokers).producer({
     idempotent: true,
     maxInFlightRequests: 1,
     createPartitioner: Partitioners.DefaultPartitioner,
@@ -69,4 +73,60 @@ export async function produce(topic: string, messages: { key: string; value: Buf
     await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 1_000) });
   }
   await producer.disconnect();
+}
+
+export interface TradeStream {
+  /** message_ids acknowledged so far. */
+  readonly produced: readonly string[];
+  /** Stops after the send in flight; rejects if any send failed. Returns every acknowledged message_id. */
+  stop(): Promise<string[]>;
+}
+
+/**
+ * Keeps producing: `perTick` new trades every `everyMs` (trade indices continue from `firstIndex`),
+ * each send acknowledged by all replicas before the next; a trade counts as produced once acknowledged.
+ */
+export function streamTrades(
+  topic: string,
+  schemaId: number,
+  options: { perTick: number; everyMs: number; runId: string; firstIndex?: number; brokers?: string[] },
+): TradeStream {
+  const producer = kafka('k2-test-stream', options.brokers).producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  const produced: string[] = [];
+  let next = options.firstIndex ?? 0;
+  let stopped = false;
+  const loop = (async () => {
+    await producer.connect();
+    try {
+      while (!stopped) {
+        const started = Date.now();
+        const trades = Array.from({ length: options.perTick }, (_, i) =>
+          encodeTrade(schemaId, next + i, options.runId),
+        );
+        next += options.perTick;
+        await producer.send({
+          topic,
+          acks: -1,
+          messages: trades.map((t) => ({ key: t.symbol, value: t.value })),
+        });
+        produced.push(...trades.map((t) => t.messageId));
+        await new Promise((r) => setTimeout(r, Math.max(0, options.everyMs - (Date.now() - started))));
+      }
+    } finally {
+      await producer.disconnect();
+    }
+  })();
+  loop.catch(() => undefined);
+  return {
+    produced,
+    stop: async () => {
+      stopped = true;
+      await loop;
+      return [...produced];
+    },
+  };
 }

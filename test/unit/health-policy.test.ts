@@ -74,7 +74,6 @@ describe('level behaviour', () => {
         {
           fetch: true,
           pauseLowPriority: false,
-          batchSizeMultiplier: 1,
           commitIntervalMultiplier: 1,
           drain: false,
           ready: true,
@@ -85,7 +84,6 @@ describe('level behaviour', () => {
         {
           fetch: true,
           pauseLowPriority: false,
-          batchSizeMultiplier: 2,
           commitIntervalMultiplier: 2,
           drain: false,
           ready: true,
@@ -96,7 +94,6 @@ describe('level behaviour', () => {
         {
           fetch: true,
           pauseLowPriority: true,
-          batchSizeMultiplier: 2,
           commitIntervalMultiplier: 4,
           drain: false,
           ready: true,
@@ -107,7 +104,6 @@ describe('level behaviour', () => {
         {
           fetch: false,
           pauseLowPriority: true,
-          batchSizeMultiplier: 1,
           commitIntervalMultiplier: 1,
           drain: true,
           ready: false,

@@ -6,7 +6,7 @@ import { liveEntries, mapLimit, readEntries } from '../entries.js';
 import { EntryStatus, type ManifestEntry, partitionType, writeManifest } from '../manifest.js';
 import { ManifestContent, type ManifestFile } from '../manifest-list.js';
 import { currentSchema, currentSnapshot, type Summary, specById } from '../metadata.js';
-import { offsetSummary, recordedOffsets, WRITER_ID_KEY } from '../offsets.js';
+import { offsetSummary, recordedCheckpoints, recordedOffsets, WRITER_ID_KEY } from '../offsets.js';
 import { summarisePartitions } from '../partition-summary.js';
 import { summarise, totalsOf } from '../summary.js';
 import { readManifestFiles, type Table, type Warehouse } from '../table.js';
@@ -154,7 +154,7 @@ export function replaceProducer(
       if (!parentTotals) throw new CompactionConflictError('the parent snapshot has no totals');
       const summary: Summary = {
         ...summarise({ operation: 'replace', added: change.added, removed: change.removed }, parentTotals),
-        ...offsetSummary(recordedOffsets(base.metadata)),
+        ...offsetSummary(recordedOffsets(base.metadata), undefined, recordedCheckpoints(base.metadata)),
         [WRITER_ID_KEY]: change.writerId,
       };
       return { manifests: [...addedManifests, ...manifests], summary };

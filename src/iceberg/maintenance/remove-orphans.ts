@@ -1,3 +1,4 @@
+import { CHECKPOINTS_PREFIX, decodeCheckpoints } from '../offsets.js';
 import type { Table, Warehouse } from '../table.js';
 import { reachableFrom } from './reachable.js';
 
@@ -25,6 +26,7 @@ export async function removeOrphanFiles(
       ...reachable.manifestLists,
       ...reachable.manifests,
       ...reachable.dataFiles,
+      ...checkpointFiles(table),
     ].map(objectKey),
   );
   const orphans: string[] = [];
@@ -39,4 +41,16 @@ export async function removeOrphanFiles(
 /** Writers spell the same object s3:// or s3a://; compare bucket and key only. */
 function objectKey(uri: string): string {
   return uri.replace(/^s3a?:\/\//, '');
+}
+
+/** Ingest checkpoints named by any snapshot's summary (K2's `k2.checkpoints.<group>`). */
+function checkpointFiles(table: Table): string[] {
+  const files: string[] = [];
+  for (const snapshot of table.metadata.snapshots ?? []) {
+    for (const [key, value] of Object.entries(snapshot.summary)) {
+      if (!key.startsWith(CHECKPOINTS_PREFIX)) continue;
+      for (const partitions of decodeCheckpoints(value).values()) files.push(...partitions.values());
+    }
+  }
+  return files;
 }

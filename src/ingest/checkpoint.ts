@@ -1,0 +1,104 @@
+import { promisify } from 'node:util';
+import { gunzip, gzip } from 'node:zlib';
+import { K2Error } from '../errors/index.js';
+import type { FileIO } from '../iceberg/io.js';
+import type { GapRow, MessageIdWindowSnapshot, SequenceSnapshot } from '../sequence/index.js';
+
+const gzipAsync = promisify(gzip);
+const gunzipAsync = promisify(gunzip);
+
+/**
+ * A partition's ingest state at exactly the offset a commit records for it: the sequence tracker,
+ * the message_id window, the gaps detected in the committed range (so the gaps table can be caught
+ * up after a crash between the two commits) and how far the DLQ partition was written. Stored as
+ * one gzipped JSON object next to the table's metadata; the snapshot that records the offsets names
+ * it (`k2.checkpoints.<group>`), so a restart restores the state that belongs to where it resumes.
+ */
+export interface PartitionCheckpoint {
+  version: 1;
+  group: string;
+  topic: string;
+  partition: number;
+  /** The committed range [fromOffset, nextOffset). */
+  fromOffset: bigint;
+  nextOffset: bigint;
+  sequence: SequenceSnapshot | null;
+  messageIds: MessageIdWindowSnapshot | null;
+  gaps: GapRow[];
+  /** Next offset of the DLQ partition once this range's poison was written; null when unknown. */
+  dlqNextOffset: bigint | null;
+}
+
+export class CheckpointError extends K2Error {
+  constructor(location: string, reason: string, options: { cause?: unknown } = {}) {
+    super('K2_CHECKPOINT_INVALID', `ingest checkpoint ${location}: ${reason}`, options);
+  }
+}
+
+export function checkpointLocation(
+  tableLocation: string,
+  checkpoint: Pick<PartitionCheckpoint, 'group' | 'topic' | 'partition' | 'nextOffset'>,
+  commitId: string,
+): string {
+  const base = tableLocation.replace(/\/+$/, '');
+  const group = encodeURIComponent(checkpoint.group);
+  const topic = encodeURIComponent(checkpoint.topic);
+  return `${base}/metadata/k2-checkpoints/${group}/${topic}/${checkpoint.partition}/${checkpoint.nextOffset}-${commitId}.json.gz`;
+}
+
+const BIGINT_FIELDS = ['from_sequence', 'to_sequence', 'size', 'detected_at', 'offset'] as const;
+
+/** JSON with every 64-bit value as a decimal string, gzipped (the zlib work runs off the main thread). */
+export async function encodeCheckpoint(checkpoint: PartitionCheckpoint): Promise<Uint8Array> {
+  const json = JSON.stringify(checkpoint, (_key, value: unknown) =>
+    typeof value === 'bigint' ? String(value) : value,
+  );
+  return gzipAsync(json);
+}
+
+export async function decodeCheckpoint(location: string, bytes: Uint8Array): Promise<PartitionCheckpoint> {
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse((await gunzipAsync(bytes)).toString('utf8')) as Record<string, unknown>;
+  } catch (error) {
+    throw new CheckpointError(location, 'not gzipped JSON', { cause: error });
+  }
+  if (raw.version !== 1) throw new CheckpointError(location, `unsupported version ${String(raw.version)}`);
+  const int = (value: unknown, what: string): bigint => {
+    if (typeof value !== 'string' || !/^-?\d+$/.test(value))
+      throw new CheckpointError(location, `${what} is not an integer string`);
+    return BigInt(value);
+  };
+  if (typeof raw.group !== 'string' || typeof raw.topic !== 'string' || !Number.isInteger(raw.partition))
+    throw new CheckpointError(location, 'group, topic or partition missing');
+  if (!Array.isArray(raw.gaps)) throw new CheckpointError(location, 'gaps missing');
+  const gaps = (raw.gaps as Record<string, unknown>[]).map((gap) => {
+    const row = { ...gap } as Record<string, unknown>;
+    for (const field of BIGINT_FIELDS) row[field] = int(gap[field], `gap ${field}`);
+    return row as unknown as GapRow;
+  });
+  return {
+    version: 1,
+    group: raw.group,
+    topic: raw.topic,
+    partition: raw.partition as number,
+    fromOffset: int(raw.fromOffset, 'fromOffset'),
+    nextOffset: int(raw.nextOffset, 'nextOffset'),
+    sequence: (raw.sequence ?? null) as SequenceSnapshot | null,
+    messageIds: (raw.messageIds ?? null) as MessageIdWindowSnapshot | null,
+    gaps,
+    dlqNextOffset: raw.dlqNextOffset === null ? null : int(raw.dlqNextOffset, 'dlqNextOffset'),
+  };
+}
+
+export async function writeCheckpoint(
+  io: FileIO,
+  location: string,
+  checkpoint: PartitionCheckpoint,
+): Promise<void> {
+  await io.write(location, await encodeCheckpoint(checkpoint));
+}
+
+export async function readCheckpoint(io: FileIO, location: string): Promise<PartitionCheckpoint> {
+  return decodeCheckpoint(location, await io.read(location));
+}
