@@ -8,6 +8,17 @@ export const str: Parser<string> = (raw, key) => {
   return raw.trim();
 };
 
+/** Where to send xstate inspection: '' (off), 'sky' (Stately's hosted inspector) or a ws:// / wss:// URL. */
+export const inspectTarget: Parser<string> = (raw, key) => {
+  const text = typeof raw === 'string' ? raw.trim() : raw;
+  if (text === '' || text === 'sky') return text;
+  if (typeof text === 'string' && /^wss?:\/\/[^\s/]+/.test(text)) return text;
+  throw new ConfigError(
+    key,
+    `must be empty, "sky" or a ws:// URL (e.g. ws://127.0.0.1:8080), got ${show(raw)}`,
+  );
+};
+
 export function int(min: number, max: number = Number.MAX_SAFE_INTEGER): Parser<number> {
   return (raw, key) => {
     const value = typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw;

@@ -4,6 +4,7 @@ import {
   hostPorts,
   httpUrl,
   identifier,
+  inspectTarget,
   int,
   oneOf,
   optionalTopicList,
@@ -149,6 +150,12 @@ export const configSchema = {
       parse: int(100, 300_000),
       default: 5_000,
       doc: 'longest time rows wait before an Iceberg commit',
+    }),
+    inspect: field({
+      env: 'K2_INSPECT',
+      parse: inspectTarget,
+      default: '',
+      doc: 'attach the xstate inspector: a ws:// URL (k2 inspect serves one on 127.0.0.1:8080) or "sky"; empty: off',
     }),
     drainTimeoutMs: field({
       env: 'K2_DRAIN_TIMEOUT_MS',

@@ -27,6 +27,7 @@ import { Registry } from '../registry/registry.js';
 import { CodecPool } from '../workers/pool.js';
 import { type HttpEndpoints, startHttp } from './http.js';
 import { IngestService, landingTable } from './ingest.js';
+import { attachInspector } from './inspector.js';
 
 export interface Supervisor {
   ingest: IngestService;
@@ -75,7 +76,8 @@ export async function startSupervisor(
     .catch((error: unknown) => log('journal store unavailable at start', { error: String(error) }));
   journal.subscribe(store.listener);
   store.start();
-  const inspect = journalInspector(journal);
+  const inspector = attachInspector(config.supervisor.inspect, journalInspector(journal), log);
+  const { inspect } = inspector;
 
   const kafka = createKafka({
     clientId: config.kafka.clientId,
@@ -133,6 +135,7 @@ export async function startSupervisor(
     log,
   });
 
+  let state: 'starting' | 'running' | 'draining' = 'starting';
   let level: HealthLevel = 'NOMINAL';
   health.on('level.changed', (event) => {
     level = event.to;
@@ -142,7 +145,7 @@ export async function startSupervisor(
     ingest.applyBehaviour(behaviour);
     // SHUTDOWN not asked for (CRITICAL with a dependency down too long): drain what can be, then exit
     // non-zero so the service manager restarts the process on a clean slate.
-    if (behaviour.drain && stopping === undefined) {
+    if (behaviour.drain && state !== 'draining') {
       log('k2 supervisor: shutting down on health', { reason: event.shutdownReason });
       void stop().then(() => options.onHealthShutdown?.(event.shutdownReason ?? 'health'));
     }
@@ -152,7 +155,6 @@ export async function startSupervisor(
     health.send({ type: 'observe', observations: { ...ingest.observations(), heapRatio: heapRatio() } });
   }, 1_000).unref();
 
-  let state: 'starting' | 'running' | 'draining' = 'starting';
   // GET /query: the hybrid query over the committed tables and the live tail, on the same pool.
   const queries = await openQueryService(config, { pool });
   const endpoints = {
@@ -184,6 +186,7 @@ export async function startSupervisor(
       await store.close();
       await journalDb.end();
       await http.close();
+      inspector.stop();
       log('k2 supervisor stopped', { drained });
       return drained;
     })();
