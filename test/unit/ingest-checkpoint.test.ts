@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest';
+import type { TableMetadata } from '../../src/iceberg/metadata.js';
+import {
+  CHECKPOINTS_PREFIX,
+  decodeCheckpoints,
+  groupCheckpoints,
+  offsetSummary,
+  recordedOffsets,
+} from '../../src/iceberg/offsets.js';
+import {
+  CheckpointError,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  type PartitionCheckpoint,
+} from '../../src/ingest/checkpoint.js';
+import { gapColumns } from '../../src/ingest/gaps.js';
+import { PartitionIngest } from '../../src/ingest/partition-ingest.js';
+import { SequenceTracker } from '../../src/sequence/index.js';
+
+const checkpoint = (): PartitionCheckpoint => ({
+  version: 1,
+  group: 'g',
+  topic: 'market.crypto.trades',
+  partition: 3,
+  fromOffset: 10n,
+  nextOffset: 2n ** 62n,
+  sequence: new SequenceTracker('market.crypto.trades', 3).snapshot(),
+  messageIds: { version: 1, capacity: 4, ids: ['a', 'b'] },
+  gaps: [
+    {
+      exchange: 'BINANCE',
+      symbol: 'BTCUSDT',
+      from_sequence: 2n ** 60n,
+      to_sequence: 2n ** 60n + 4n,
+      size: 5n,
+      detected_at: 1_735_689_600_000_000n,
+      kind: 'small',
+      topic: 'market.crypto.trades',
+      partition: 3,
+      offset: 12n,
+    },
+  ],
+  dlqNextOffset: 7n,
+});
+
+describe('ingest checkpoints', () => {
+  it('round-trip exactly, 64-bit values included, gzipped', async () => {
+    const bytes = await encodeCheckpoint(checkpoint());
+    expect([bytes[0], bytes[1]]).toEqual([0x1f, 0x8b]);
+    expect(await decodeCheckpoint('s3://b/c.json.gz', bytes)).toEqual(checkpoint());
+  });
+
+  it('refuse what is not a checkpoint, naming the object', async () => {
+    await expect(decodeCheckpoint('s3://b/x', new Uint8Array([1, 2, 3]))).rejects.toThrow(CheckpointError);
+    const wrong = await encodeCheckpoint({ ...checkpoint(), version: 2 as 1 });
+    await expect(decodeCheckpoint('s3://b/x', wrong)).rejects.toThrow(/s3:\/\/b\/x: unsupported version 2/);
+  });
+
+  it('are named beside the offsets and carried forward by commits of other partitions', () => {
+    const first = offsetSummary(new Map(), {
+      group: 'g',
+      ranges: [
+        { topic: 't', partition: 0, nextOffset: 5n, checkpoint: 's3://b/0-5' },
+        { topic: 't', partition: 1, nextOffset: 7n, checkpoint: 's3://b/1-7' },
+      ],
+    });
+    const metadata = {
+      'current-snapshot-id': 1,
+      snapshots: [
+        {
+          'snapshot-id': 1,
+          'sequence-number': 1,
+          'timestamp-ms': 0,
+          summary: { operation: 'append', ...first },
+        },
+      ],
+    } as unknown as TableMetadata;
+    const second = offsetSummary(
+      recordedOffsets(metadata),
+      { group: 'g', ranges: [{ topic: 't', partition: 1, nextOffset: 9n, checkpoint: 's3://b/1-9' }] },
+      new Map([['g', groupCheckpoints(metadata, 'g')]]),
+    );
+    expect(decodeCheckpoints(second[`${CHECKPOINTS_PREFIX}g`]!)).toEqual(
+      new Map([
+        [
+          't',
+          new Map([
+            [0, 's3://b/0-5'],
+            [1, 's3://b/1-9'],
+          ]),
+        ],
+      ]),
+    );
+  });
+});
+
+describe('partition ingest state', () => {
+  it('seals the tracker and window as of the sealed offset, and restores them', () => {
+    const state = new PartitionIngest('market.crypto.trades', 0, 'trades_v2', 0n);
+    state.tracker.observe({ exchange: 'BINANCE', symbol: 'BTCUSDT', sequence: 1n, offset: 0n });
+    state.messageIds.admit('m1');
+    state.accept(
+      { rowCount: 0, columns: emptyColumns(), offsets: new BigInt64Array(0), failures: [] } as never,
+      0n,
+      1n,
+      0,
+    );
+    const sealed = state.seal()!;
+    expect(sealed.sequence?.symbols).toHaveLength(1);
+    expect(sealed.messageIds?.ids).toEqual(['m1']);
+
+    const resumed = new PartitionIngest('market.crypto.trades', 0, 'trades_v2', 1n);
+    resumed.restore({
+      ...checkpoint(),
+      topic: 'market.crypto.trades',
+      partition: 0,
+      nextOffset: 1n,
+      sequence: sealed.sequence,
+      messageIds: sealed.messageIds,
+    });
+    expect(resumed.messageIds.has('m1')).toBe(true);
+    expect(
+      resumed.tracker.observe({ exchange: 'BINANCE', symbol: 'BTCUSDT', sequence: 3n, offset: 1n }).kind,
+    ).toMatch(/gap/);
+    expect(resumed.dlqNextOffset).toBe(7n);
+    expect(() =>
+      resumed.restore({ ...checkpoint(), partition: 0, nextOffset: 99n, sequence: null, messageIds: null }),
+    ).toThrow(/checkpoint at 99/);
+  });
+});
+
+describe('gap rows', () => {
+  it('become columns of the sequence_gaps table', () => {
+    const columns = gapColumns(checkpoint().gaps);
+    expect(columns.rowCount).toBe(1);
+    expect(Object.keys(columns.columns)).toEqual([
+      'exchange',
+      'symbol',
+      'from_sequence',
+      'to_sequence',
+      'size',
+      'detected_at',
+      'kind',
+      'topic',
+      'partition',
+      'offset',
+    ]);
+  });
+});
+
+function emptyColumns() {
+  return {
+    message_id: { kind: 'utf8', offsets: new Int32Array(1), data: new Uint8Array(0), nulls: null },
+    exchange: { kind: 'utf8', offsets: new Int32Array(1), data: new Uint8Array(0), nulls: null },
+    symbol: { kind: 'utf8', offsets: new Int32Array(1), data: new Uint8Array(0), nulls: null },
+    source_sequence: { kind: 'int64', values: new BigInt64Array(0), nulls: null },
+  };
+}
