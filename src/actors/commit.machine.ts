@@ -25,7 +25,13 @@ export interface CommitInput {
  */
 export const commitMachine = setup({
   types: {
-    context: {} as CommitInput & { failures: number; lastError: string | null; draining: boolean },
+    context: {} as CommitInput & {
+      failures: number;
+      lastError: string | null;
+      draining: boolean;
+      /** The running cycle started after the drain was asked for: it takes everything buffered. */
+      drainCycle: boolean;
+    },
     events: {} as CommitEvent,
     input: {} as CommitInput,
   },
@@ -38,10 +44,11 @@ export const commitMachine = setup({
   },
   guards: {
     draining: ({ context }) => context.draining,
+    drainCycle: ({ context }) => context.drainCycle,
   },
 }).createMachine({
   id: 'commit',
-  context: ({ input }) => ({ ...input, failures: 0, lastError: null, draining: false }),
+  context: ({ input }) => ({ ...input, failures: 0, lastError: null, draining: false, drainCycle: false }),
   initial: 'waiting',
   on: {
     configure: { actions: assign({ intervalMs: ({ event }) => event.intervalMs }) },
@@ -60,12 +67,20 @@ export const commitMachine = setup({
       },
     },
     committing: {
+      entry: assign({ drainCycle: ({ context }) => context.draining }),
       on: { drain: { actions: assign({ draining: true }) } },
       invoke: {
         src: 'cycle',
         input: ({ context }) => ({ table: context.table }),
         onDone: [
-          { guard: 'draining', target: 'drained', actions: assign({ failures: 0, lastError: null }) },
+          { guard: 'drainCycle', target: 'drained', actions: assign({ failures: 0, lastError: null }) },
+          // Asked to drain while this cycle ran: rows accepted since its seal need one more.
+          {
+            guard: 'draining',
+            target: 'committing',
+            reenter: true,
+            actions: assign({ failures: 0, lastError: null }),
+          },
           { target: 'waiting', actions: assign({ failures: 0, lastError: null }) },
         ],
         onError: {

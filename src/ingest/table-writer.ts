@@ -22,6 +22,18 @@ export interface CommitPart {
   files: DataFile[];
 }
 
+/** A Parquet file encoded and described, not necessarily uploaded yet. */
+export interface EncodedFile {
+  bytes: Uint8Array;
+  dataFile: DataFile;
+}
+
+/** A partition's sealed rows encoded into files held in memory until they are uploaded. */
+export interface EncodedPartition extends Omit<CommitPart, 'files' | 'checkpoint'> {
+  sealed: SealedRows;
+  files: EncodedFile[];
+}
+
 /** A partition's sealed rows turned into uploaded files, kept until a commit takes them. */
 export interface FlushedPartition extends CommitPart {
   sealed: SealedRows;
@@ -106,34 +118,51 @@ export class TableWriter {
 
   /** Encodes and uploads one partition's sealed rows; the sealed batches' buffers move to the pool. */
   async flush(sealed: SealedRows): Promise<FlushedPartition> {
+    return this.upload(await this.encode(sealed));
+  }
+
+  /**
+   * Sorts and encodes one partition's sealed rows in the pool (their buffers move there) into
+   * Parquet bytes with their data-file entries, paths chosen now: an upload that fails can be
+   * repeated with the same bytes to the same paths, without the rows.
+   */
+  async encode(sealed: SealedRows): Promise<EncodedPartition> {
     const { topic, partition, fromOffset, nextOffset } = sealed;
-    const part = { sealed, topic, partition, fromOffset, nextOffset };
-    if (sealed.rows === 0) return { ...part, files: [] };
-    return { ...part, files: await this.writeFiles(sealed.chunks, sealed.keep) };
+    const files = sealed.rows === 0 ? [] : await this.encodeFiles(sealed.chunks, sealed.keep);
+    return { sealed, topic, partition, fromOffset, nextOffset, files };
+  }
+
+  /** Uploads an encoded partition's files (again, if an earlier attempt failed). */
+  async upload(encoded: EncodedPartition): Promise<FlushedPartition> {
+    await Promise.all(encoded.files.map((f) => this.warehouse.io.write(f.dataFile.filePath, f.bytes)));
+    const { sealed, topic, partition, fromOffset, nextOffset } = encoded;
+    return { sealed, topic, partition, fromOffset, nextOffset, files: encoded.files.map((f) => f.dataFile) };
   }
 
   /** Rows → one sorted Parquet file per partition tuple (in the pool) → uploaded data files. */
   async writeFiles(chunks: ColumnSet[], keep: (Int32Array | null)[]): Promise<DataFile[]> {
+    const files = await this.encodeFiles(chunks, keep);
+    await Promise.all(files.map((f) => this.warehouse.io.write(f.dataFile.filePath, f.bytes)));
+    return files.map((f) => f.dataFile);
+  }
+
+  async encodeFiles(chunks: ColumnSet[], keep: (Int32Array | null)[]): Promise<EncodedFile[]> {
     const table = this.#table ?? (await this.load());
     const layout = this.layout(table);
     const { files } = await this.pool.write({ table: this.table, layout, chunks, keep });
     const location = table.metadata.location.replace(/\/+$/, '');
-    const dataFiles = await Promise.all(
-      files.map(async (file): Promise<DataFile> => {
-        const filePath = `${location}/data/${partitionPath(layout, file.partition)}/${Date.now()}-${randomUUID()}.parquet`;
-        await this.warehouse.io.write(filePath, file.bytes);
-        return {
-          ...file.stats,
-          filePath,
-          fileFormat: 'PARQUET',
-          fileSizeInBytes: file.bytes.byteLength,
-          partition: file.partition,
-          specId: layout.specId,
-          sortOrderId: table.metadata['default-sort-order-id'],
-        };
-      }),
-    );
-    return dataFiles;
+    return files.map((file) => ({
+      bytes: file.bytes,
+      dataFile: {
+        ...file.stats,
+        filePath: `${location}/data/${partitionPath(layout, file.partition)}/${Date.now()}-${randomUUID()}.parquet`,
+        fileFormat: 'PARQUET',
+        fileSizeInBytes: file.bytes.byteLength,
+        partition: file.partition,
+        specId: layout.specId,
+        sortOrderId: table.metadata['default-sort-order-id'],
+      },
+    }));
   }
 
   /** The table's location, for objects written beside it (ingest checkpoints). */

@@ -23,8 +23,13 @@ import {
   writeCheckpoint,
 } from '../ingest/checkpoint.js';
 import { gapColumns } from '../ingest/gaps.js';
-import { PartitionIngest } from '../ingest/partition-ingest.js';
-import { type CommitPart, type FlushedPartition, TableWriter } from '../ingest/table-writer.js';
+import { PartitionIngest, type SealedRows } from '../ingest/partition-ingest.js';
+import {
+  type CommitPart,
+  type EncodedPartition,
+  type FlushedPartition,
+  TableWriter,
+} from '../ingest/table-writer.js';
 import { gapEvent, type Journal, sequenceObserved } from '../journal/index.js';
 import type { TailSource } from '../query/kafka-source.js';
 import type { GapRow, SequenceEvent } from '../sequence/index.js';
@@ -80,7 +85,10 @@ export class IngestService {
   readonly #writers = new Map<TableName, TableWriter>();
   readonly #commitActors = new Map<TableName, ReturnType<typeof this.createCommitActor>>();
   /** Files written but not yet committed, retried with the same commit id until they land. */
-  readonly #unsettled = new Map<TableName, { flushed: FlushedPartition[]; commitId: string }>();
+  readonly #unsettled = new Map<
+    TableName,
+    { encoded: EncodedPartition[]; encodeMs: number; commitId: string; flushed?: FlushedPartition[] }
+  >();
   /** Gaps of committed ranges not yet in the gaps table, retried before the table's next cycle. */
   readonly #unsettledGaps = new Map<TableName, GapPart[]>();
   #gapsWriter: TableWriter | undefined;
@@ -327,8 +335,10 @@ export class IngestService {
         return;
       }
       const next = BigInt(batch.lastOffset()) + 1n;
-      const decoded = await this.#decode(topic, partition, state.table, messages);
-      await this.#quarantine(state, messages, decoded.decoded);
+      // While a dependency is down the batch waits in retries; heartbeats keep the partition ours.
+      const keepAlive = () => void heartbeat().catch(() => undefined);
+      const decoded = await this.#decode(topic, partition, state.table, messages, keepAlive);
+      await this.#quarantine(state, messages, decoded.decoded, keepAlive);
       const bytes = messages.reduce((n, m) => n + (m.value?.length ?? 0), 0);
       const fromOffset = state.nextOffset;
       const accepted = state.accept(decoded.decoded, fromOffset, next, bytes);
@@ -365,6 +375,7 @@ export class IngestService {
     partition: number,
     table: TableName,
     messages: KafkaMessage[],
+    onRetry: () => void,
   ): Promise<{ decoded: DecodedBatch; durationMs: number }> {
     return retry(
       async () => {
@@ -389,12 +400,17 @@ export class IngestService {
         }
         return { decoded, durationMs: performance.now() - started };
       },
-      { policy: { attempts: 1_000, initialDelayMs: 200, maxDelayMs: 10_000 } },
+      { policy: { attempts: 1_000, initialDelayMs: 200, maxDelayMs: 10_000 }, onRetry },
     );
   }
 
   /** Poison records go to `<topic>.dlq` with their original bytes; acknowledged before the offsets can commit. */
-  async #quarantine(state: PartitionIngest, messages: KafkaMessage[], decoded: DecodedBatch): Promise<void> {
+  async #quarantine(
+    state: PartitionIngest,
+    messages: KafkaMessage[],
+    decoded: DecodedBatch,
+    onRetry: () => void = () => undefined,
+  ): Promise<void> {
     const { topic, partition } = state;
     const failures = decoded.failures.filter((f) => !state.quarantined.delete(String(f.offset)));
     if (failures.length < decoded.failures.length) {
@@ -437,6 +453,7 @@ export class IngestService {
     const sent = await retry(() => (breaker ? breaker.run(send) : send()), {
       policy: { attempts: 1_000, initialDelayMs: 200, maxDelayMs: 10_000 },
       shouldRetry: () => true,
+      onRetry,
     });
     const written = sent.find((m) => m.partition === partition);
     if (written?.baseOffset !== undefined)
@@ -530,13 +547,28 @@ export class IngestService {
         .filter((p) => p.table === table)
         .flatMap((p) => p.seal() ?? []);
       if (sealed.length === 0) return { committed: 0, records: 0 };
+      // From here the rows live in the encoded files: kept (with the commit id) until committed.
+      const started = performance.now();
+      let encoded: EncodedPartition[];
+      try {
+        encoded = await Promise.all(sealed.map((s) => writer.encode(s)));
+      } catch (error) {
+        // The rows went to a worker that failed: read them again from Kafka.
+        this.#replay(sealed);
+        throw error;
+      }
+      unsettled = { encoded, encodeMs: performance.now() - started, commitId: randomUUID() };
+      this.#unsettled.set(table, unsettled);
+    }
+    if (!unsettled.flushed) {
+      const { encodeMs } = unsettled;
       const flushed = await Promise.all(
-        sealed.map(async (s) => {
+        unsettled.encoded.map(async (part) => {
           const started = performance.now();
-          const part = await writer.flush(s);
-          // One encode+upload task per partition: its time is shared among the files it wrote.
-          const durationMs = (performance.now() - started) / Math.max(1, part.files.length);
-          for (const file of part.files) {
+          const uploaded = await writer.upload(part);
+          // One encode task per partition: its time and the upload's are shared among its files.
+          const durationMs = (encodeMs + performance.now() - started) / Math.max(1, part.files.length);
+          for (const file of uploaded.files) {
             this.deps.journal.append({
               type: 'file.written',
               table,
@@ -546,29 +578,18 @@ export class IngestService {
               durationMs,
             });
           }
-          return part;
+          return uploaded;
         }),
       );
-      const commitId = randomUUID();
-      await this.#writeCheckpoints(writer, flushed, commitId);
-      unsettled = { flushed, commitId };
-      this.#unsettled.set(table, unsettled);
+      await this.#writeCheckpoints(writer, flushed, unsettled.commitId);
+      unsettled.flushed = flushed;
     }
     const started = performance.now();
     const outcome = await writer.commit(unsettled.flushed, unsettled.commitId);
     this.#unsettled.delete(table);
-    for (const conflict of outcome.conflicts) {
-      // Someone else committed this range: start over from the table (offsets and checkpoint).
-      const k = key(conflict.topic, conflict.partition);
-      if (this.partitions.delete(k)) {
-        this.deps.consumer.seek({
-          topic: conflict.topic,
-          partition: conflict.partition,
-          offset: String(conflict.recordedNextOffset),
-        });
-      }
-      this.#checkpoints.delete(k);
-    }
+    // Someone else committed these ranges: start over from the table (offsets and checkpoint).
+    for (const conflict of outcome.conflicts)
+      this.#restartAt(conflict.topic, conflict.partition, conflict.recordedNextOffset);
     const records = outcome.partitions.reduce((n, p) => n + p.sealed.rows, 0);
     if (outcome.result) {
       const seconds = (performance.now() - started) / 1000;
@@ -612,6 +633,23 @@ export class IngestService {
       }
     }
     return { committed: outcome.partitions.length, records };
+  }
+
+  /** Forgets a partition's state and reads it again from `offset`; its state is rebuilt from the table. */
+  #restartAt(topic: string, partition: number, offset: bigint): void {
+    const k = key(topic, partition);
+    if (this.partitions.delete(k)) this.deps.consumer.seek({ topic, partition, offset: String(offset) });
+    this.#checkpoints.delete(k);
+    const resume = this.#paused.get(k);
+    if (resume) {
+      this.#paused.delete(k);
+      resume();
+    }
+  }
+
+  /** Sealed rows that can no longer be written: their partitions read them again. */
+  #replay(sealed: SealedRows[]): void {
+    for (const s of sealed) this.#restartAt(s.topic, s.partition, s.fromOffset);
   }
 
   /** Each flushed partition's state at its sealed offset, written before the commit that names it. */

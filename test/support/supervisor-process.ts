@@ -62,27 +62,6 @@ export function httpPort(supervisor: SupervisorProcess): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-/** The sum of a metric's series whose labels include every `labels` pair, from its /metrics. */
-export async function metricValue(
-  supervisor: SupervisorProcess,
-  name: string,
-  labels: Record<string, string> = {},
-): Promise<number> {
-  const port = httpPort(supervisor);
-  if (port === undefined)
-    throw new Error(`supervisor ${supervisor.pid} serves no /metrics:\n${supervisor.output()}`);
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    const match = /^([a-z_:][a-z0-9_:]*)(?:\{(.*)\})? (\S+)$/i.exec(line);
-    if (match?.[1] !== name) continue;
-    const series = (match[2] ?? '').split(',');
-    if (wanted.every((pair) => series.includes(pair))) sum += Number(match[3]);
-  }
-  return sum;
-}
-
 /** The health level its /status shows. */
 export async function healthLevel(supervisor: SupervisorProcess): Promise<string> {
   const port = httpPort(supervisor);

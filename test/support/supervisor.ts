@@ -96,22 +96,49 @@ export async function expectLandedOnce(
   config: K2Config,
   topic: string,
   produced: readonly string[],
-  timeoutMs = 60_000,
+  options: { timeoutMs?: number; output?: () => string } = {},
 ): Promise<void> {
-  await waitForCommitted(config, topic, timeoutMs);
+  const context = () =>
+    options.output ? `\nlast lines of the supervisor:\n${lastLines(options.output(), 40)}` : '';
+  try {
+    await waitForCommitted(config, topic, options.timeoutMs ?? 60_000);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}${context()}`);
+  }
   const ids = (await tableRows(config, 'message_id')).map((r) => r.message_id as string);
   const wanted = new Set(produced);
   const seen = new Set<string>();
   const duplicates = ids.filter((id) => seen.size === seen.add(id).size);
   const missing = produced.filter((id) => !seen.has(id));
   const unexpected = [...seen].filter((id) => !wanted.has(id));
-  expect({
-    rows: ids.length,
-    duplicates: duplicates.slice(0, 5),
-    missing: missing.slice(0, 5),
-    unexpected: unexpected.slice(0, 5),
-  }).toEqual({ rows: produced.length, duplicates: [], missing: [], unexpected: [] });
+  expect(
+    {
+      rows: ids.length,
+      duplicates: duplicates.slice(0, 5),
+      missing: missing.slice(0, 5),
+      unexpected: unexpected.slice(0, 5),
+    },
+    context(),
+  ).toEqual({ rows: produced.length, duplicates: [], missing: [], unexpected: [] });
   const ends = [...(await endOffsets(topic, [...config.kafka.brokers]))].filter(([, end]) => end > 0n);
   const recorded = await lastSnapshotOffsets(config, topic);
-  expect([...recorded].sort(([a], [b]) => a - b)).toEqual(ends.sort(([a], [b]) => a - b));
+  expect(
+    [...recorded].sort(([a], [b]) => a - b),
+    context(),
+  ).toEqual(ends.sort(([a], [b]) => a - b));
+}
+
+function lastLines(text: string, count: number): string {
+  return text.trimEnd().split('\n').slice(-count).join('\n');
+}
+
+/** Waits until the table's current snapshot records some offset of `topic` for the group. */
+export async function waitForFirstCommit(config: K2Config, topic: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const recorded = await lastSnapshotOffsets(config, topic).catch(() => new Map<number, bigint>());
+    if ([...recorded.values()].some((offset) => offset > 0n)) return;
+    if (Date.now() > deadline) throw new Error(`nothing of ${topic} committed in ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
