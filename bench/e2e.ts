@@ -125,8 +125,23 @@ const supervisorStart = performance.now();
 const nodeArgs = process.env.K2_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
 const child = spawn(process.execPath, [...nodeArgs, 'dist/supervisor.js'], {
   env,
-  stdio: ['ignore', 'ignore', 'inherit'],
+  stdio: ['ignore', 'pipe', 'inherit'],
 });
+let port: number | undefined;
+let logTail = '';
+child.stdout!.on('data', (d: Buffer) => {
+  logTail = (logTail + d.toString()).slice(-4_096);
+  port ??= Number(/"msg":"k2 supervisor listening".*?"port":(\d+)/.exec(logTail)?.[1]) || undefined;
+});
+/** The main thread's share of the RSS, from the supervisor's own /metrics (the rest: workers, wasm, code). */
+const memory = { heap: 0, external: 0 };
+async function sampleMemory(): Promise<void> {
+  if (port === undefined) return;
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text().catch(() => '');
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  memory.heap = Math.max(memory.heap, value('k2_nodejs_heap_size_used_bytes'));
+  memory.external = Math.max(memory.external, value('k2_nodejs_external_memory_bytes'));
+}
 const config = loadConfig({ env, stackFile: stackFilePath(ctx) }).config;
 const warehouse = openWarehouse(config);
 let peakRss = 0;
@@ -138,6 +153,7 @@ for (;;) {
   const done = recorded && [...recorded.values()].reduce((n, o) => n + Number(o), 0) === N;
   if (done) break;
   if (child.exitCode !== null) throw new Error(`supervisor exited with ${child.exitCode}`);
+  await sampleMemory().catch(() => undefined);
   await new Promise((r) => setTimeout(r, 100));
 }
 const supervisorSeconds = (performance.now() - supervisorStart) / 1000;
@@ -166,4 +182,7 @@ console.log(`ratio b/a                           ${(consumeSeconds / supervisorS
 console.log(
   `snapshots ${table.metadata.snapshots?.length ?? 0}, files ${summary['total-data-files']}, bytes/row ${(Number(summary['total-files-size']) / N).toFixed(1)}, rows ${summary['total-records']}`,
 );
-console.log(`supervisor peak RSS                 ${(peakRss / 2 ** 20).toFixed(0)} MiB`);
+const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
+console.log(
+  `supervisor peak RSS                 ${mib(peakRss)}  (main thread peaks: heap ${mib(memory.heap)}, external ${mib(memory.external)})`,
+);

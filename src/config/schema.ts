@@ -125,7 +125,7 @@ export const configSchema = {
       env: 'K2_MAX_BUFFERED_ROWS',
       parse: int(1_000, 50_000_000),
       default: 1_000_000,
-      doc: 'rows a partition buffers before it is paused until the next commit (backpressure)',
+      doc: 'rows the process holds (buffered and awaiting commit) before partitions are paused until a commit frees them (backpressure)',
     }),
     commitRows: field({
       env: 'K2_COMMIT_ROWS',

@@ -6,7 +6,10 @@ export interface LevelBehaviour {
   fetch: boolean;
   /** Pause topics configured as low priority (resume when the level drops). */
   pauseLowPriority: boolean;
-  /** Multiplies the Iceberg commit interval (and the size trigger): fewer, larger commits. */
+  /**
+   * Multiplies the Iceberg commit interval: fewer snapshots while slow or behind. The size trigger
+   * (K2_COMMIT_ROWS) is not multiplied: it and the backpressure limit bound memory at every level.
+   */
   commitIntervalMultiplier: number;
   /** Finish in-flight batches, commit them, commit offsets, release partitions. */
   drain: boolean;

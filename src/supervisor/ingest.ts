@@ -99,7 +99,7 @@ export class IngestService {
   #stopping = false;
   readonly #lag = new Map<string, number>();
   #lastCommitMs = 0;
-  /** The health level's commit multiplier: interval and size trigger. */
+  /** The health level's commit-interval multiplier (the size trigger stays: it bounds memory). */
   #commitMultiplier = 1;
   #lowPriorityPaused = false;
   /** Errors per record over the last minute: poison, retried decodes and failed commit cycles. */
@@ -352,15 +352,24 @@ export class IngestService {
       );
       await heartbeat();
       const { maxBufferedRows, commitRows } = this.deps.config.supervisor;
-      if (state.buffered.rows >= maxBufferedRows) {
+      if (this.#heldRows() >= maxBufferedRows) {
         this.#paused.set(key(topic, partition), pause());
         this.#commitActors.get(state.table)?.send({ type: 'flush.now' });
-      } else if (this.#tableRows(state.table) >= commitRows * this.#commitMultiplier) {
+      } else if (this.#tableRows(state.table) >= commitRows) {
         this.#commitActors.get(state.table)?.send({ type: 'flush.now' });
       }
     } finally {
       this.#inFlight--;
     }
+  }
+
+  /** Rows this process holds: buffered in partitions, plus sealed ones waiting in encoded files. */
+  #heldRows(): number {
+    let rows = 0;
+    for (const state of this.partitions.values()) rows += state.buffered.rows;
+    for (const unsettled of this.#unsettled.values())
+      for (const part of unsettled.encoded) rows += part.sealed.rows;
+    return rows;
   }
 
   #tableRows(table: TableName): number {
@@ -625,12 +634,10 @@ export class IngestService {
         this.#unsettledGaps.delete(table);
       }
     }
-    for (const { sealed } of outcome.partitions) {
-      const resume = this.#paused.get(key(sealed.topic, sealed.partition));
-      if (resume) {
-        this.#paused.delete(key(sealed.topic, sealed.partition));
-        resume();
-      }
+    // Rows left memory: every paused partition may fetch again (it pauses again if still over).
+    if (this.#heldRows() < this.deps.config.supervisor.maxBufferedRows) {
+      for (const resume of this.#paused.values()) resume();
+      this.#paused.clear();
     }
     return { committed: outcome.partitions.length, records };
   }
