@@ -1,5 +1,3 @@
-import { createServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   BucketNotFoundError,
@@ -17,6 +15,7 @@ import { type Catalog, SqlCatalog } from '../../src/iceberg/catalog.js';
 import { S3FileIO } from '../../src/iceberg/io.js';
 import { ancestry } from '../../src/iceberg/metadata.js';
 import { ensureK2Table, loadTable, type Warehouse } from '../../src/iceberg/table.js';
+import { faultyS3Proxy } from '../support/faults.js';
 import { stack } from '../support/stack.js';
 import { fakeDataFile, listUris, testWarehouse } from './iceberg-support.js';
 
@@ -230,39 +229,3 @@ describe('Iceberg writer under faults: typed errors, nothing half-committed', ()
     expect(table.metadata.location).toMatch(new RegExp(`/${ns}_h/level2/quotes_v2$`));
   });
 });
-
-/** An HTTP proxy to S3 that answers 503 SlowDown to the first `failures` requests. */
-async function faultyS3Proxy(target: string, failures: number) {
-  const upstream = new URL(target);
-  let failed = 0;
-  const server: Server = createServer((req, res) => {
-    if (failed < failures) {
-      failed++;
-      req.resume();
-      res.writeHead(503, { 'content-type': 'application/xml' });
-      res.end('<?xml version="1.0"?><Error><Code>SlowDown</Code><Message>injected</Message></Error>');
-      return;
-    }
-    const forward = httpRequest(
-      {
-        host: upstream.hostname,
-        port: upstream.port,
-        method: req.method,
-        path: req.url,
-        headers: req.headers,
-      },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    forward.on('error', () => res.destroy());
-    req.pipe(forward);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    failed: () => failed,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}

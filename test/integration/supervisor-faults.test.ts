@@ -1,30 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt } from '../support/cli.js';
 import { kafka, unique } from '../support/stack.js';
 import { supervisorConfig, tableRows, waitForCommitted } from '../support/supervisor.js';
+import { startSupervisorProcess } from '../support/supervisor-process.js';
 import { encodeTrade, produce, registerTrades } from '../support/trades.js';
 
 beforeAll(() => ensureBuilt());
 
 const TRIALS = 20;
 const PER_TRIAL = 1_500;
-
-function startProcess(env: Record<string, string>): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, ['dist/supervisor.js'], { env: { ...process.env, ...env } });
-  onTestFinished(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let output = '';
-  child.stdout?.on('data', (d) => (output += d));
-  child.stderr?.on('data', (d) => (output += d));
-  return { child, output: () => output };
-}
-
-const exited = (child: ChildProcess) =>
-  new Promise<number | null>((resolve) =>
-    child.exitCode !== null ? resolve(child.exitCode) : child.on('close', resolve),
-  );
 
 describe('supervisor under kill -9: every record lands exactly once', () => {
   it(`survives ${TRIALS} kills at random points (uploading, committing, before the Kafka commit)`, async () => {
@@ -61,24 +45,19 @@ describe('supervisor under kill -9: every record lands exactly once', () => {
         trades.map((t) => ({ key: t.symbol, value: t.value })),
       );
       produced.push(...trades.map((t) => t.messageId));
-      const { child, output } = startProcess(env);
       // Wait until it ingests, then kill it somewhere inside its commit cycles.
-      for (let i = 0; i < 600 && !output().includes('ingesting') && child.exitCode === null; i++) {
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      expect(child.exitCode, output()).toBeNull();
+      const supervisor = startSupervisorProcess(env);
+      await supervisor.waitFor('ingesting', 30_000);
       await new Promise((r) => setTimeout(r, 100 + random() * 1_200));
-      child.kill('SIGKILL');
-      await exited(child);
+      await supervisor.stop('SIGKILL');
     }
 
     const config = supervisorConfig(env);
-    const { child, output } = startProcess(env);
+    const last = startSupervisorProcess(env);
     await waitForCommitted(config, topic, 120_000);
-    for (let i = 0; i < 600 && !output().includes('ingesting'); i++)
-      await new Promise((r) => setTimeout(r, 50));
-    child.kill('SIGTERM');
-    expect(await exited(child), output()).toBe(0);
+    await last.waitFor('ingesting');
+    const { code } = await last.stop('SIGTERM');
+    expect(code, last.output()).toBe(0);
 
     const rows = await tableRows(config);
     const ids = rows.map((r) => r.message_id as string);
