@@ -15,7 +15,11 @@ export interface WriteTask {
   /** Rows of each chunk to write (after dedupe); null writes every row. */
   keep: (Int32Array | null)[];
   options?: ParquetOptions;
+  /** Rows per file at most (default 131,072): bounds the encoder's memory, which never shrinks. */
+  maxRowsPerFile?: number;
 }
+
+export const defaultMaxRowsPerFile = 131_072;
 
 export interface WrittenFile extends EncodedFile {
   partition: Map<number, PartitionValue>;
@@ -34,10 +38,17 @@ export default async function write(task: WriteTask): Promise<WriteTaskResult> {
   const started = performance.now();
   const schema = tableSchema(task.table);
   const files: WrittenFile[] = [];
+  const limit = task.maxRowsPerFile ?? defaultMaxRowsPerFile;
   for (const part of partitionRows(schema, task.layout, task.chunks, task.keep)) {
-    const rows = gatherRows(task.chunks, part.picks);
-    const file = await encodeParquet(schema, [rows], task.options);
-    files.push({ ...file, partition: part.partition });
+    // A large part becomes consecutive files of the same sort order (each one row group).
+    for (let from = 0; from < part.picks.rows.length; from += limit) {
+      const picks = {
+        sources: part.picks.sources.subarray(from, from + limit),
+        rows: part.picks.rows.subarray(from, from + limit),
+      };
+      const file = await encodeParquet(schema, [gatherRows(task.chunks, picks)], task.options);
+      files.push({ ...file, partition: part.partition });
+    }
   }
   const buffers = files.map((f) => ownedBuffer(f.bytes)).filter((b) => b !== undefined);
   return transferring({ files, taskMillis: performance.now() - started }, buffers);

@@ -85,6 +85,24 @@ describe('write task: a flush becomes one sorted file per partition tuple', () =
     }
   });
 
+  it('cuts a large part into consecutive files of at most maxRowsPerFile rows, the sort order continuing', async () => {
+    const batch = await pool.decodeResolved('trades_v2', tradeBatch(400, 0), writers());
+    const { files } = await pool.write({
+      table: 'trades_v2',
+      layout,
+      chunks: [batch],
+      keep: [null],
+      maxRowsPerFile: 64,
+    });
+    const binance = files.filter((f) => f.partition.get(1001) === 'BINANCE');
+    const total = binance.reduce((n, f) => n + f.stats.recordCount, 0);
+    expect(binance.length).toBe(Math.ceil(total / 64));
+    expect(binance.every((f) => f.stats.recordCount <= 64)).toBe(true);
+    const keys: string[] = [];
+    for (const file of binance) keys.push(...(await rowsOf(file.bytes)).map((r) => `${r.symbol}|${r.ts}`));
+    expect(keys).toEqual([...keys].sort());
+  });
+
   it('takeRows gathers strings, lists and maps of the picked rows in order', async () => {
     const decoded = await pool.decodeResolved('trades_v2', tradeBatch(12, 0), writers());
     const picked = takeRows(decoded, Int32Array.from([7, 1, 11]));
