@@ -18,6 +18,8 @@ import { CodecPool } from '../src/workers/pool.js';
 
 const RECORDS = Number(process.env.K2_BENCH_RECORDS ?? 400_000);
 const BATCH = Number(process.env.K2_BENCH_BATCH ?? 5_000);
+/** A partition fetch while catching up: the supervisor asks for up to 8 MB a partition (~50,000 trades). */
+const FETCH_BATCH = Number(process.env.K2_BENCH_FETCH_BATCH ?? 25_000);
 const ROUNDS = 3;
 const SCHEMA_ID = 1;
 const T0 = 1_735_689_600_000_000;
@@ -105,6 +107,7 @@ async function poolDecode(pool: CodecPool, batches: KafkaValue[][], inFlight: nu
 }
 
 async function bestPool(threads: number, batches: KafkaValue[][]): Promise<PoolRun> {
+  const size = batches[0]!.length;
   const pool = new CodecPool({ minThreads: threads, maxThreads: threads });
   try {
     await poolDecode(pool, batches.slice(0, threads * 4), threads * 2); // warm the workers
@@ -117,12 +120,50 @@ async function bestPool(threads: number, batches: KafkaValue[][]): Promise<PoolR
     const overhead = 1 - top.taskMillis / (top.wallMillis * threads);
     const inTask = RECORDS / (top.taskMillis / 1000 / threads);
     console.log(
-      `  ${`pool decode, ${threads} thread${threads > 1 ? 's' : ''} (${BATCH}-record batches)`.padEnd(58)} ${Math.round(top.rate).toLocaleString('en-US').padStart(12)} records/s   in-task ${Math.round(inTask).toLocaleString('en-US')}/s, overhead ${(overhead * 100).toFixed(1)}% of thread time, main thread ${(top.mainBusy * 100).toFixed(0)}% busy`,
+      `  ${`pool decode, ${threads} thread${threads > 1 ? 's' : ''} (${size}-record batches)`.padEnd(58)} ${Math.round(top.rate).toLocaleString('en-US').padStart(12)} records/s   in-task ${Math.round(inTask).toLocaleString('en-US')}/s, overhead ${(overhead * 100).toFixed(1)}% of thread time, main thread ${(top.mainBusy * 100).toFixed(0)}% busy`,
     );
     return top;
   } finally {
     await pool.destroy();
   }
+}
+
+/**
+ * What the pool adds to each task (dispatch, the transfers both ways, result delivery): one batch
+ * at a time on one thread, so no queueing or core sharing hides or inflates it. Medians: a GC pause
+ * or a descheduled thread on a shared machine otherwise decides the figure.
+ */
+async function taskOverhead(batches: KafkaValue[][]): Promise<void> {
+  const pool = new CodecPool({ minThreads: 1, maxThreads: 1 });
+  const source = { writerSchemas: async () => writers };
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1]!;
+  try {
+    await poolDecode(pool, batches.slice(0, 4), 1);
+    const overheads: number[] = [];
+    const tasks: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const batch of batches.slice(0, 20)) {
+        const packed = packBatch(batch);
+        const started = performance.now();
+        const result = await pool.decode('trades_v2', packed, source);
+        overheads.push(performance.now() - started - result.taskMillis);
+        tasks.push(result.taskMillis);
+      }
+    }
+    const [overhead, task] = [median(overheads), median(tasks)];
+    console.log(
+      `  ${`pool task overhead, one ${batches[0]!.length}-record batch at a time`.padEnd(58)} ${((overhead / task) * 100).toFixed(1).padStart(11)}% of task time (median task ${task.toFixed(2)} ms, overhead ${overhead.toFixed(2)} ms)`,
+    );
+  } finally {
+    await pool.destroy();
+  }
+}
+
+function inBatches(values: Buffer[], size: number): KafkaValue[][] {
+  const batches: KafkaValue[][] = [];
+  for (let i = 0; i < values.length; i += size)
+    batches.push(values.slice(i, i + size).map((value, j) => ({ value, offset: BigInt(i + j) })));
+  return batches;
 }
 
 async function encodeBench(chunks: ColumnSet[]): Promise<void> {
@@ -157,16 +198,18 @@ async function main(): Promise<void> {
   console.log(
     `  ${'framed record size'.padEnd(58)} ${(values.reduce((s, v) => s + v.length, 0) / RECORDS).toFixed(1).padStart(12)} bytes`,
   );
-  const batches: KafkaValue[][] = [];
-  for (let i = 0; i < RECORDS; i += BATCH)
-    batches.push(values.slice(i, i + BATCH).map((value, j) => ({ value, offset: BigInt(i + j) })));
+  const batches = inBatches(values, BATCH);
 
   const raw = best('raw avsc decode loop, one core (stock types)', () => rawLoop(values));
   best('K2 decode inline, one core (validation + columns)', () => inlineDecode(batches));
   const one = await bestPool(1, batches);
   const two = await bestPool(2, batches);
+  const fetches = inBatches(values, FETCH_BATCH);
+  const fetched = await bestPool(2, fetches);
+  await taskOverhead(batches);
+  await taskOverhead(fetches);
   console.log(
-    `\n  pool/raw: 1 thread ${(one.rate / raw).toFixed(2)}×, 2 threads ${(two.rate / raw).toFixed(2)}× (goal ≥ 1.6× on 2 threads)\n`,
+    `\n  pool/raw: 1 thread ${(one.rate / raw).toFixed(2)}×, 2 threads ${(two.rate / raw).toFixed(2)}× (goal ≥ 1.6× on 2 threads); 2 threads, ${FETCH_BATCH}-record batches ${(fetched.rate / raw).toFixed(2)}×\n`,
   );
 
   const decoder = new TableDecoder('trades_v2');

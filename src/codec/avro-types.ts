@@ -134,7 +134,44 @@ function checkCount(tap: Tap, n: number, minItemBytes: number, total: number): v
     throw new PoisonRecordError('K2_DECODE_TRUNCATED', `a block of ${n} items does not fit the record`);
 }
 
+/**
+ * Skips array or map blocks (a writer field the reader lacks) under the same bound as reading them;
+ * avsc's own skip trusts the count and would spin on a hostile one.
+ */
+function skipBlocks(tap: Tap, minItemBytes: number, skipItem: (tap: Tap) => void): void {
+  let total = 0;
+  for (let start = tap.pos, n = tap.readLong(); n !== 0; start = tap.pos, n = tap.readLong()) {
+    if (n < 0) skipBytes(tap);
+    else {
+      checkCount(tap, n, minItemBytes, total);
+      total += n;
+      for (let i = 0; i < n; i++) skipItem(tap);
+    }
+    // A negative size or string length must not send the reader back over the same blocks forever.
+    if (tap.pos <= start || tap.pos > tap.buf.length) {
+      invalidate(tap);
+      return;
+    }
+  }
+}
+
+/** A length-prefixed run of bytes (a map key, a block's byte size). */
+function skipBytes(tap: Tap): void {
+  const length = tap.readLong();
+  tap.pos += length;
+}
+
+interface Skippable {
+  _skip(tap: Tap): void;
+  typeName: string;
+}
+
 export class K2ArrayType extends avro.types.ArrayType {
+  _skip(tap: Tap): void {
+    const items = this.itemsType as unknown as Skippable;
+    skipBlocks(tap, items.typeName === 'null' ? 0 : 1, (t) => items._skip(t));
+  }
+
   _read(tap: Tap): unknown[] {
     // Read through a resolver, `this` is the resolver and the item type is its reader type.
     const items = this.itemsType as unknown as {
@@ -166,6 +203,14 @@ export class K2MapType extends avro.types.MapType {
       opts,
     );
     resolver._readKey = this._readKey;
+  }
+
+  _skip(tap: Tap): void {
+    const values = this.valuesType as Skippable;
+    skipBlocks(tap, 1, (t) => {
+      skipBytes(t);
+      values._skip(t);
+    });
   }
 
   _read(tap: Tap): MapEntries {

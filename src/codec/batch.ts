@@ -22,20 +22,23 @@ export interface KafkaValue {
 
 /** Copies the values into one buffer. A null value (tombstone) packs as empty. */
 export function packBatch(records: readonly KafkaValue[]): RecordBatch {
+  const count = records.length;
   let total = 0;
-  for (const record of records) total += record.value?.length ?? 0;
-  const values = new Uint8Array(total);
-  const ends = new Uint32Array(records.length);
-  const offsets = new BigInt64Array(records.length);
+  for (let i = 0; i < count; i++) total += records[i]!.value?.length ?? 0;
+  // Every byte is written below, so the buffer need not be zeroed first; it is its own ArrayBuffer.
+  const values = Buffer.allocUnsafeSlow(total);
+  const ends = new Uint32Array(count);
+  const offsets = new BigInt64Array(count);
   let position = 0;
-  records.forEach((record, i) => {
-    if (record.value) {
-      values.set(record.value, position);
-      position += record.value.length;
+  for (let i = 0; i < count; i++) {
+    const { value, offset } = records[i]!;
+    if (value) {
+      values.set(value, position);
+      position += value.length;
     }
     ends[i] = position;
-    offsets[i] = BigInt(record.offset);
-  });
+    offsets[i] = typeof offset === 'bigint' ? offset : BigInt(offset);
+  }
   return { values, ends, offsets };
 }
 

@@ -71,6 +71,23 @@ export class Int64Builder {
 
   /** Safe-integer numbers are written as two 32-bit words, avoiding a BigInt per value. */
   append(value: number | bigint | null): void {
+    if (typeof value === 'number') {
+      this.appendSafe(value);
+      return;
+    }
+    const row = this.#next(value !== null);
+    if (value !== null) this.#values[row] = value;
+  }
+
+  /** Appends a present safe integer (the column readers' path: no type test, no BigInt). */
+  appendSafe(value: number): void {
+    const row = this.#next(true);
+    const high = Math.floor(value / TWO_32);
+    this.#words[2 * row] = (value - high * TWO_32) | 0;
+    this.#words[2 * row + 1] = high;
+  }
+
+  #next(present: boolean): number {
     const row = this.#length++;
     if (row >= this.#values.length) {
       const next = new BigInt64Array(this.#values.length * 2);
@@ -78,15 +95,8 @@ export class Int64Builder {
       this.#values = next;
       this.#words = new Int32Array(next.buffer);
     }
-    this.#validity.set(row, value !== null);
-    if (value === null) return;
-    if (typeof value === 'bigint') {
-      this.#values[row] = value;
-      return;
-    }
-    const high = Math.floor(value / TWO_32);
-    this.#words[2 * row] = (value - high * TWO_32) | 0;
-    this.#words[2 * row + 1] = high;
+    this.#validity.set(row, present);
+    return row;
   }
 
   /** Drops the rows from `length` on (a record that failed half-way). */
@@ -106,6 +116,11 @@ export class Int64Builder {
 
 const SHORT_STRING = 48;
 const SPAN = 2 ** 26;
+/** Byte runs from this length are copied a 32-bit word at a time, up to where a native copy wins. */
+const WORD_COPY = 8;
+const NATIVE_COPY = 256;
+/** The high bit of each byte of a word: all clear means ASCII. */
+const NON_ASCII = 0x80808080 | 0;
 
 /** Short ASCII strings (symbols, ids, codes) are copied in JS, cheaper than a native call each. */
 function writeShort(data: Buffer, value: string, at: number): number {
@@ -120,13 +135,18 @@ function writeShort(data: Buffer, value: string, at: number): number {
 export class Utf8Builder {
   #offsets: Int32Array;
   #data: Buffer;
+  #dataView: DataView;
   #validity: Validity;
   #length = 0;
   #bytes = 0;
+  /** The last source copied from a word at a time, and its view (one batch buffer, mostly). */
+  #source: Uint8Array | null = null;
+  #sourceView: DataView | null = null;
 
   constructor(capacity: number, bytesPerValue = 16) {
     this.#offsets = new Int32Array(capacity + 1);
     this.#data = Buffer.allocUnsafeSlow(Math.max(capacity * bytesPerValue, 64));
+    this.#dataView = new DataView(this.#data.buffer, this.#data.byteOffset, this.#data.byteLength);
     this.#validity = new Validity(capacity);
   }
 
@@ -139,15 +159,41 @@ export class Utf8Builder {
    * its length in bytes, or -1 when it is not valid UTF-8 (the row must then be rolled back).
    */
   append(value: string | number | null, source?: Uint8Array): number {
-    const row = this.#length++;
-    if (row + 1 >= this.#offsets.length) this.#offsets = grow(this.#offsets, row + 2);
-    this.#validity.set(row, value !== null);
+    if (typeof value === 'number') {
+      const length = value % SPAN;
+      return this.appendUtf8(source!, Math.floor(value / SPAN), length) ? length : -1;
+    }
+    const row = this.#next(value !== null);
     const before = this.#bytes;
-    let valid = true;
-    if (typeof value === 'number') valid = this.#appendBytes(source!, Math.floor(value / SPAN), value % SPAN);
-    else if (value !== null && value.length > 0) valid = this.#appendString(value);
+    const valid = value === null || value.length === 0 || this.#appendString(value);
     this.#offsets[row + 1] = this.#bytes;
     return valid ? this.#bytes - before : -1;
+  }
+
+  /** Appends source[start, start + length) as a present value; false when it is not valid UTF-8. */
+  appendUtf8(source: Uint8Array, start: number, length: number): boolean {
+    const row = this.#next(true);
+    const valid = this.#appendBytes(source, start, length);
+    this.#offsets[row + 1] = this.#bytes;
+    return valid;
+  }
+
+  /** Appends bytes known to be ASCII (an enum symbol), unchecked. */
+  appendSymbol(symbol: Uint8Array): void {
+    const row = this.#next(true);
+    this.#reserve(symbol.length);
+    const data = this.#data;
+    const at = this.#bytes;
+    for (let i = 0; i < symbol.length; i++) data[at + i] = symbol[i]!;
+    this.#bytes += symbol.length;
+    this.#offsets[row + 1] = this.#bytes;
+  }
+
+  #next(present: boolean): number {
+    const row = this.#length++;
+    if (row + 1 >= this.#offsets.length) this.#offsets = grow(this.#offsets, row + 2);
+    this.#validity.set(row, present);
+    return row;
   }
 
   truncate(length: number): void {
@@ -162,6 +208,7 @@ export class Utf8Builder {
     const next = Buffer.allocUnsafeSlow(Math.max(needed, this.#data.length * 2));
     this.#data.copy(next, 0, 0, this.#bytes);
     this.#data = next;
+    this.#dataView = new DataView(next.buffer, next.byteOffset, next.byteLength);
   }
 
   /** Copies the bytes, checking them on the way: ASCII needs no more, anything else strict UTF-8. */
@@ -169,19 +216,36 @@ export class Utf8Builder {
     this.#reserve(length);
     const data = this.#data;
     const at = this.#bytes;
-    let high = 0;
-    if (length <= SHORT_STRING) {
-      for (let i = 0; i < length; i++) {
-        const byte = source[start + i]!;
-        data[at + i] = byte;
-        high |= byte;
-      }
-    } else {
-      data.set(source.subarray(start, start + length), at);
-      high = 0x80;
-    }
     this.#bytes += length;
-    return high < 0x80 || isUtf8(data.subarray(at, at + length));
+    if (length >= NATIVE_COPY) {
+      data.set(source.subarray(start, start + length), at);
+      return isUtf8(data.subarray(at, at + length));
+    }
+    let high = 0;
+    let i = 0;
+    if (length >= WORD_COPY) {
+      const from = this.#viewOf(source);
+      const to = this.#dataView;
+      for (; i + 4 <= length; i += 4) {
+        const word = from.getInt32(start + i, true);
+        to.setInt32(at + i, word, true);
+        high |= word;
+      }
+    }
+    for (; i < length; i++) {
+      const byte = source[start + i]!;
+      data[at + i] = byte;
+      high |= byte;
+    }
+    return (high & NON_ASCII) === 0 || isUtf8(data.subarray(at, at + length));
+  }
+
+  #viewOf(source: Uint8Array): DataView {
+    if (source !== this.#source) {
+      this.#source = source;
+      this.#sourceView = new DataView(source.buffer, source.byteOffset, source.byteLength);
+    }
+    return this.#sourceView!;
   }
 
   /**
@@ -222,13 +286,26 @@ export class ListBuilder {
 
   /** False when an item is not valid UTF-8. */
   append(values: readonly (string | number)[] | null, source?: Uint8Array): boolean {
+    if (values === null) {
+      this.#end(false);
+      return true;
+    }
+    let valid = true;
+    for (const value of values) if (this.items.append(value, source) < 0) valid = false;
+    this.#end(true);
+    return valid;
+  }
+
+  /** Closes a present row whose items were appended to `items` directly. */
+  endRow(): void {
+    this.#end(true);
+  }
+
+  #end(present: boolean): void {
     const row = this.#length++;
     if (row + 1 >= this.#offsets.length) this.#offsets = grow(this.#offsets, row + 2);
-    this.#validity.set(row, values !== null);
-    let valid = true;
-    if (values !== null) for (const value of values) if (this.items.append(value, source) < 0) valid = false;
+    this.#validity.set(row, present);
     this.#offsets[row + 1] = this.items.length;
-    return valid;
   }
 
   truncate(length: number): void {
@@ -266,18 +343,29 @@ export class MapBuilder {
     entries: { keys: readonly (string | number)[]; values: readonly unknown[] } | null,
     source?: Uint8Array,
   ): boolean {
+    if (entries === null) {
+      this.#end(false);
+      return true;
+    }
+    let valid = true;
+    for (let i = 0; i < entries.keys.length; i++) {
+      if (this.keys.append(entries.keys[i]!, source) < 0) valid = false;
+      if (this.values.append(entries.values[i] as string | number, source) < 0) valid = false;
+    }
+    this.#end(true);
+    return valid;
+  }
+
+  /** Closes a present row whose entries were appended to `keys` and `values` directly. */
+  endRow(): void {
+    this.#end(true);
+  }
+
+  #end(present: boolean): void {
     const row = this.#length++;
     if (row + 1 >= this.#offsets.length) this.#offsets = grow(this.#offsets, row + 2);
-    this.#validity.set(row, entries !== null);
-    let valid = true;
-    if (entries !== null) {
-      for (let i = 0; i < entries.keys.length; i++) {
-        if (this.keys.append(entries.keys[i]!, source) < 0) valid = false;
-        if (this.values.append(entries.values[i] as string | number, source) < 0) valid = false;
-      }
-    }
+    this.#validity.set(row, present);
     this.#offsets[row + 1] = this.keys.length;
-    return valid;
   }
 
   truncate(length: number): void {
@@ -297,3 +385,6 @@ export class MapBuilder {
     };
   }
 }
+
+/** The builder of one table column. */
+export type ColumnBuilder = Int64Builder | Utf8Builder | ListBuilder | MapBuilder;

@@ -3,6 +3,7 @@ import { type DecodeFailureCode, PoisonRecordError, type SerializedError } from 
 import { type TableName, tableSchema } from '../iceberg/types.js';
 import { avroType } from './avro-types.js';
 import type { RecordBatch } from './batch.js';
+import { type ColumnReader, compileColumnReader } from './column-reader.js';
 import type { ColumnSet } from './columns.js';
 import {
   compileRowReader,
@@ -25,6 +26,15 @@ export interface DecodeLimits extends RowRules {
 }
 
 export const defaultDecodeLimits: DecodeLimits = { ...defaultRowRules, maxMessageBytes: 1024 * 1024 };
+
+export interface DecoderOptions {
+  /**
+   * Read records through readers specialised per writer schema (column-reader.ts), falling back
+   * to the generic avsc path for what they decline; false reads every record the generic way
+   * (the reference the specialised readers are tested against).
+   */
+  specialised?: boolean;
+}
 
 /** One record that did not become a row; `value` keeps its bytes for the DLQ. */
 export interface DecodeFailure {
@@ -54,6 +64,8 @@ type CompiledWriter =
       reader: avro.Type;
       resolver: avro.Resolver;
       upgrade?: (v1: DecodedRecord) => DecodedRecord;
+      /** The specialised reader, tried first; the generic resolver reads what it declines. */
+      columns?: ColumnReader;
     }
   | { ok: false; text: string; code: DecodeFailureCode; retriable: boolean; reason: string };
 
@@ -85,10 +97,12 @@ export class TableDecoder {
   readonly #legacy: avro.Type;
   readonly #writers = new Map<number, CompiledWriter>();
   readonly #readRow: (record: DecodedRecord, row: unknown[]) => void;
+  readonly #specialised: boolean;
 
-  constructor(table: TableName, limits: DecodeLimits = defaultDecodeLimits) {
+  constructor(table: TableName, limits: DecodeLimits = defaultDecodeLimits, options: DecoderOptions = {}) {
     this.table = table;
     this.#limits = limits;
+    this.#specialised = options.specialised ?? true;
     this.#plan = new RowPlan(tableSchema(table), limits);
     const { current, legacy } = tableRecords[table];
     this.#currentName = fullName(avroSchema(current));
@@ -124,10 +138,12 @@ export class TableDecoder {
       const schema = JSON.parse(text) as AvroRecordSchema;
       const legacy = schema.type === 'record' && fullName(schema) === this.#legacyName;
       const reader = legacy ? this.#legacy : this.#current;
-      const resolver = reader.createResolver(avroType(schema as avro.Schema));
-      return legacy
-        ? { ok: true, text, reader, resolver, upgrade: upgrades[this.table] }
-        : { ok: true, text, reader, resolver };
+      const writer = avroType(schema as avro.Schema);
+      const resolver = reader.createResolver(writer);
+      // v1 records are upgraded from whole JS objects: they keep the generic path.
+      if (legacy) return { ok: true, text, reader, resolver, upgrade: upgrades[this.table] };
+      const columns = this.#specialised ? compileColumnReader(writer, reader, this.#plan) : undefined;
+      return { ok: true, text, reader, resolver, columns };
     } catch (error) {
       return {
         ok: false,
@@ -197,6 +213,8 @@ export class TableDecoder {
     }
     const writer = context.writer!;
     if (!writer.ok) return failure(writer.code, writer.reason, schemaId, writer.retriable);
+    if (writer.columns && context.rows.readInto(writer.columns, bytes, start + HEADER_BYTES, end))
+      return undefined;
     try {
       const body = bytes.subarray(start + HEADER_BYTES, end);
       const { value, offset } = writer.reader.decode(body, 0, writer.resolver);

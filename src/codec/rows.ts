@@ -1,7 +1,8 @@
 import { PoisonRecordError } from '../errors/index.js';
 import { decimalOf, type IcebergSchema, type NestedField } from '../iceberg/types.js';
 import type { MapEntries, Utf8Value } from './avro-types.js';
-import { Int64Builder, ListBuilder, MapBuilder, Utf8Builder } from './builders.js';
+import { type ColumnBuilder, Int64Builder, ListBuilder, MapBuilder, Utf8Builder } from './builders.js';
+import type { ColumnReader } from './column-reader.js';
 import type { Column, ColumnSet } from './columns.js';
 import { fitsPrecision } from './decimal.js';
 
@@ -26,7 +27,7 @@ export const defaultRowRules: RowRules = {
 
 type FieldKind = 'string' | 'long' | 'timestamptz' | 'decimal' | 'list' | 'map';
 
-interface FieldPlan {
+export interface FieldPlan {
   name: string;
   required: boolean;
   kind: FieldKind;
@@ -93,8 +94,6 @@ function poison(code: ConstructorParameters<typeof PoisonRecordError>[0], field:
   return new PoisonRecordError(code, `${field.name} ${what}`);
 }
 
-type Builder = Int64Builder | Utf8Builder | ListBuilder | MapBuilder;
-
 /**
  * Checks each record against the rules while appending it to one builder per field, in a single
  * pass; a record that breaks a rule is rolled back and reported as a PoisonRecordError naming the
@@ -103,7 +102,7 @@ type Builder = Int64Builder | Utf8Builder | ListBuilder | MapBuilder;
 export class RowBuilders {
   readonly #fields: readonly FieldPlan[];
   readonly #rules: RowRules;
-  readonly #builders: Builder[];
+  readonly #builders: ColumnBuilder[];
   #rows = 0;
 
   constructor(plan: RowPlan, capacity: number) {
@@ -140,9 +139,19 @@ export class RowBuilders {
     this.#rows++;
   }
 
+  /** Appends the record at source[start, end) through a compiled reader; false, with nothing appended, when it declines. */
+  readInto(read: ColumnReader, source: Uint8Array, start: number, end: number): boolean {
+    if (read(source, start, end, this.#builders)) {
+      this.#rows++;
+      return true;
+    }
+    for (const builder of this.#builders) builder.truncate(this.#rows);
+    return false;
+  }
+
   #appendField(
     field: FieldPlan,
-    builder: Builder,
+    builder: ColumnBuilder,
     value: unknown,
     source: Uint8Array,
   ): PoisonRecordError | undefined {
