@@ -131,6 +131,7 @@ let port: number | undefined;
 let logTail = '';
 child.stdout!.on('data', (d: Buffer) => {
   logTail = (logTail + d.toString()).slice(-4_096);
+  if (process.env.K2_BENCH_LOG) process.stderr.write(d);
   port ??= Number(/"msg":"k2 supervisor listening".*?"port":(\d+)/.exec(logTail)?.[1]) || undefined;
 });
 /** The main thread's share of the RSS, from the supervisor's own /metrics (the rest: workers, wasm, code). */

@@ -47,6 +47,12 @@ export const configSchema = {
       default: 3_000,
       doc: 'consumer heartbeat interval (must be below the session timeout)',
     }),
+    fetchPartitionBytes: field({
+      env: 'K2_KAFKA_FETCH_PARTITION_BYTES',
+      parse: int(64 * 1024, 64 * 1024 * 1024),
+      default: 2 * 1024 * 1024,
+      doc: 'bytes fetched per partition per request: the size of a decode batch (and of the records held while it decodes)',
+    }),
     connectionTimeoutMs: field({
       env: 'K2_KAFKA_CONNECTION_TIMEOUT_MS',
       parse: int(100, 120_000),

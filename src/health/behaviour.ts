@@ -1,4 +1,5 @@
 import type { HealthLevel } from './levels.js';
+import type { Reason } from './policy.js';
 
 /** The knobs the actors read at each health level. */
 export interface LevelBehaviour {
@@ -53,6 +54,18 @@ const behaviours: Record<HealthLevel, Readonly<LevelBehaviour>> = {
 
 for (const behaviour of Object.values(behaviours)) Object.freeze(behaviour);
 
-export function behaviourFor(level: HealthLevel): Readonly<LevelBehaviour> {
-  return behaviours[level];
+/**
+ * What a level asks of the actors. Given the level's reasons, commits stretch only when the commit
+ * side is the cause (commit latency, the catalog or S3): lag or errors never slow commits, since
+ * under lag the size trigger commits anyway and a stretched interval only delays the tail.
+ */
+export function behaviourFor(level: HealthLevel, reasons?: readonly Reason[]): Readonly<LevelBehaviour> {
+  const behaviour = behaviours[level];
+  if (reasons === undefined || behaviour.commitIntervalMultiplier === 1) return behaviour;
+  const commitSide = reasons.some((reason) =>
+    'signal' in reason
+      ? reason.signal === 'commitLatencyMs'
+      : reason.dependency === 'catalog' || reason.dependency === 's3',
+  );
+  return commitSide ? behaviour : Object.freeze({ ...behaviour, commitIntervalMultiplier: 1 });
 }

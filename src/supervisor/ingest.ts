@@ -87,7 +87,13 @@ export class IngestService {
   /** Files written but not yet committed, retried with the same commit id until they land. */
   readonly #unsettled = new Map<
     TableName,
-    { encoded: EncodedPartition[]; encodeMs: number; commitId: string; flushed?: FlushedPartition[] }
+    {
+      encoded: EncodedPartition[];
+      encodeMs: number;
+      commitId: string;
+      flushed?: FlushedPartition[];
+      uploadMs?: number;
+    }
   >();
   /** Gaps of committed ranges not yet in the gaps table, retried before the table's next cycle. */
   readonly #unsettledGaps = new Map<TableName, GapPart[]>();
@@ -102,6 +108,8 @@ export class IngestService {
   /** The health level's commit-interval multiplier (the size trigger stays: it bounds memory). */
   #commitMultiplier = 1;
   #lowPriorityPaused = false;
+  /** Tables whose partitions were at least a commit's worth behind (see #caughtUp). */
+  readonly #behind = new Set<TableName>();
   /** Errors per record over the last minute: poison, retried decodes and failed commit cycles. */
   readonly #errors = new ErrorWindow();
 
@@ -357,10 +365,22 @@ export class IngestService {
         this.#commitActors.get(state.table)?.send({ type: 'flush.now' });
       } else if (this.#tableRows(state.table) >= commitRows) {
         this.#commitActors.get(state.table)?.send({ type: 'flush.now' });
+      } else if (this.#caughtUp(state.table, commitRows)) {
+        // A backlog just drained: commit its tail now rather than at the end of the interval.
+        this.#commitActors.get(state.table)?.send({ type: 'flush.now' });
       }
     } finally {
       this.#inFlight--;
     }
+  }
+
+  /** True once per catch-up: the table's partitions were a commit's worth behind and now are at the end. */
+  #caughtUp(table: TableName, commitRows: number): boolean {
+    let lag = 0;
+    for (const [k, value] of this.#lag) if (this.partitions.get(k)?.table === table) lag += value;
+    if (lag >= commitRows) this.#behind.add(table);
+    else if (lag === 0 && this.#behind.delete(table)) return true;
+    return false;
   }
 
   /** Rows this process holds: buffered in partitions, plus sealed ones waiting in encoded files. */
@@ -571,6 +591,7 @@ export class IngestService {
     }
     if (!unsettled.flushed) {
       const { encodeMs } = unsettled;
+      const uploadStarted = performance.now();
       const flushed = await Promise.all(
         unsettled.encoded.map(async (part) => {
           const started = performance.now();
@@ -592,6 +613,7 @@ export class IngestService {
       );
       await this.#writeCheckpoints(writer, flushed, unsettled.commitId);
       unsettled.flushed = flushed;
+      unsettled.uploadMs = performance.now() - uploadStarted;
     }
     const started = performance.now();
     const outcome = await writer.commit(unsettled.flushed, unsettled.commitId);
@@ -603,6 +625,15 @@ export class IngestService {
     if (outcome.result) {
       const seconds = (performance.now() - started) / 1000;
       this.#lastCommitMs = seconds * 1000;
+      this.deps.log('snapshot committed', {
+        table,
+        snapshotId: String(outcome.result.snapshot['snapshot-id']),
+        records,
+        files: outcome.partitions.reduce((n, p) => n + p.files.length, 0),
+        encodeMs: Math.round(unsettled.encodeMs),
+        uploadMs: Math.round(unsettled.uploadMs ?? 0),
+        commitMs: Math.round(seconds * 1000),
+      });
       const offsets = outcome.partitions.map(({ sealed }) => ({
         topic: sealed.topic,
         partition: sealed.partition,

@@ -92,7 +92,7 @@ export async function startSupervisor(
     sessionTimeout: config.kafka.sessionTimeoutMs,
     heartbeatInterval: config.kafka.heartbeatIntervalMs,
     maxWaitTimeInMs: 500,
-    maxBytesPerPartition: 8 * 1024 * 1024,
+    maxBytesPerPartition: config.kafka.fetchPartitionBytes,
   });
   const producer = kafka.producer({
     idempotent: true,
@@ -141,7 +141,7 @@ export async function startSupervisor(
     level = event.to;
     journal.append(levelChanged('health', event));
     log('k2 supervisor: health level changed', { from: event.from, to: event.to, reasons: event.reasons });
-    const behaviour = behaviourFor(event.to);
+    const behaviour = behaviourFor(event.to, event.reasons);
     ingest.applyBehaviour(behaviour);
     // SHUTDOWN not asked for (CRITICAL with a dependency down too long): drain what can be, then exit
     // non-zero so the service manager restarts the process on a clean slate.

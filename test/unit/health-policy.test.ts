@@ -114,6 +114,12 @@ describe('level behaviour', () => {
 
   it('cannot be changed by a caller', () => {
     expect(Object.isFrozen(behaviourFor('NOMINAL'))).toBe(true);
+    // Lag does not stretch commits (the size trigger commits anyway); a slow catalog does.
+    const lag = { signal: 'consumerLag', value: 200_000, threshold: 100_000, level: 'CRITICAL' } as const;
+    expect(behaviourFor('CRITICAL', [lag]).commitIntervalMultiplier).toBe(1);
+    expect(behaviourFor('CRITICAL', [lag]).pauseLowPriority).toBe(true);
+    const catalog = { dependency: 'catalog', state: 'open', level: 'CRITICAL' } as const;
+    expect(behaviourFor('CRITICAL', [lag, catalog]).commitIntervalMultiplier).toBe(4);
   });
 });
 
