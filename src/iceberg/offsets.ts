@@ -73,11 +73,21 @@ export function recordedOffsets(
   metadata: TableMetadata,
   from: Snapshot | undefined = undefined,
 ): Map<string, TopicOffsets> {
-  const groups = new Map<string, TopicOffsets>();
+  return recordedPerGroup(metadata, from, OFFSETS_PREFIX, decodeOffsets);
+}
+
+/** For each group, the value under `<prefix><group>` in the newest ancestor of `from` that has it. */
+function recordedPerGroup<T>(
+  metadata: TableMetadata,
+  from: Snapshot | undefined,
+  prefix: string,
+  decode: (text: string) => T,
+): Map<string, T> {
+  const groups = new Map<string, T>();
   for (const snapshot of ancestry(metadata, from ?? undefined)) {
     for (const [key, value] of Object.entries(snapshot.summary)) {
-      if (key.startsWith(OFFSETS_PREFIX) && !groups.has(key.slice(OFFSETS_PREFIX.length))) {
-        groups.set(key.slice(OFFSETS_PREFIX.length), decodeOffsets(value));
+      if (key.startsWith(prefix) && !groups.has(key.slice(prefix.length))) {
+        groups.set(key.slice(prefix.length), decode(value));
       }
     }
   }
@@ -164,15 +174,7 @@ export function recordedCheckpoints(
   metadata: TableMetadata,
   from: Snapshot | undefined = undefined,
 ): Map<string, TopicCheckpoints> {
-  const groups = new Map<string, TopicCheckpoints>();
-  for (const snapshot of ancestry(metadata, from ?? undefined)) {
-    for (const [key, value] of Object.entries(snapshot.summary)) {
-      if (key.startsWith(CHECKPOINTS_PREFIX) && !groups.has(key.slice(CHECKPOINTS_PREFIX.length))) {
-        groups.set(key.slice(CHECKPOINTS_PREFIX.length), decodeCheckpoints(value));
-      }
-    }
-  }
-  return groups;
+  return recordedPerGroup(metadata, from, CHECKPOINTS_PREFIX, decodeCheckpoints);
 }
 
 /** The checkpoint pointers of one group as of the current snapshot. */

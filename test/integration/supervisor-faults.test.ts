@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt } from '../support/cli.js';
 import { kafka, unique } from '../support/stack.js';
-import { supervisorConfig, tableRows, waitForCommitted } from '../support/supervisor.js';
-import { startSupervisorProcess } from '../support/supervisor-process.js';
+import { supervisorConfig, tableRows } from '../support/supervisor.js';
+import { drainToEnd, killWhileIngesting } from '../support/supervisor-process.js';
 import { encodeTrade, produce, registerTrades } from '../support/trades.js';
 
 beforeAll(() => ensureBuilt());
@@ -45,19 +45,12 @@ describe('supervisor under kill -9: every record lands exactly once', () => {
         trades.map((t) => ({ key: t.symbol, value: t.value })),
       );
       produced.push(...trades.map((t) => t.messageId));
-      // Wait until it ingests, then kill it somewhere inside its commit cycles.
-      const supervisor = startSupervisorProcess(env);
-      await supervisor.waitFor('ingesting', 30_000);
-      await new Promise((r) => setTimeout(r, 100 + random() * 1_200));
-      await supervisor.stop('SIGKILL');
+      // Kill it somewhere inside its commit cycles.
+      await killWhileIngesting(env, 100 + random() * 1_200);
     }
 
     const config = supervisorConfig(env);
-    const last = startSupervisorProcess(env);
-    await waitForCommitted(config, topic, 120_000);
-    await last.waitFor('ingesting');
-    const { code } = await last.stop('SIGTERM');
-    expect(code, last.output()).toBe(0);
+    await drainToEnd(env, config, topic);
 
     const rows = await tableRows(config);
     const ids = rows.map((r) => r.message_id as string);

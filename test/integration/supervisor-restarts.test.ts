@@ -3,8 +3,8 @@ import { frame } from '../../src/codec/wire.js';
 import { dlqHeader } from '../../src/dlq/index.js';
 import { ensureBuilt } from '../support/cli.js';
 import { createTopic, kafka, unique } from '../support/stack.js';
-import { supervisorConfig, tableRows, waitForCommitted } from '../support/supervisor.js';
-import { startSupervisorProcess } from '../support/supervisor-process.js';
+import { supervisorConfig, tableRows } from '../support/supervisor.js';
+import { drainToEnd, killWhileIngesting } from '../support/supervisor-process.js';
 import { encodeTrade, produce, registerTrades } from '../support/trades.js';
 
 beforeAll(() => ensureBuilt());
@@ -87,18 +87,11 @@ describe('supervisor state across kill -9: sequence tracking, gaps table and DLQ
         ...kept.slice(600).map((t) => ({ key: t.symbol, value: t.value })),
       ]);
       produced.push(...kept.map((t) => t.messageId));
-      const supervisor = startSupervisorProcess(env);
-      await supervisor.waitFor('ingesting');
-      await new Promise((r) => setTimeout(r, 300 + random() * 1_500));
-      await supervisor.stop('SIGKILL');
+      await killWhileIngesting(env, 300 + random() * 1_500);
     }
 
     const config = supervisorConfig(env);
-    const last = startSupervisorProcess(env);
-    await waitForCommitted(config, topic, 120_000);
-    await last.waitFor('ingesting');
-    const { code } = await last.stop('SIGTERM');
-    expect(code, last.output()).toBe(0);
+    await drainToEnd(env, config, topic);
 
     const rows = await tableRows(config);
     expect(rows.length).toBe(produced.length);

@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { onTestFinished } from 'vitest';
+import { expect, onTestFinished } from 'vitest';
+import type { K2Config } from '../../src/config/index.js';
+import { waitForCommitted } from './supervisor.js';
 
 export interface SupervisorProcess {
   readonly child: ChildProcess;
@@ -71,4 +73,25 @@ export async function healthLevel(supervisor: SupervisorProcess): Promise<string
     health: { level: string };
   };
   return status.health.level;
+}
+
+/** One kill -9 trial: start the supervisor, wait until it ingests, kill it after `delayMs`. */
+export async function killWhileIngesting(env: Record<string, string>, delayMs: number): Promise<void> {
+  const supervisor = startSupervisorProcess(env);
+  await supervisor.waitFor('ingesting', 30_000);
+  await new Promise((r) => setTimeout(r, delayMs));
+  await supervisor.stop('SIGKILL');
+}
+
+/** A last supervisor runs until the table records the topic's end offsets, then drains on SIGTERM (exit 0). */
+export async function drainToEnd(
+  env: Record<string, string>,
+  config: K2Config,
+  topic: string,
+): Promise<void> {
+  const last = startSupervisorProcess(env);
+  await waitForCommitted(config, topic, 120_000);
+  await last.waitFor('ingesting');
+  const { code } = await last.stop('SIGTERM');
+  expect(code, last.output()).toBe(0);
 }
