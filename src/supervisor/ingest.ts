@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Admin, Consumer, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
-import { createActor, fromPromise, type InspectionEvent } from 'xstate';
+import { type Actor, createActor, fromPromise, type InspectionEvent } from 'xstate';
 import { type CommitCycleOutcome, commitMachine } from '../actors/commit.machine.js';
+import { type PartitionEvent, partitionMachine } from '../actors/partition.machine.js';
 import { packBatch } from '../codec/batch.js';
 import type { DecodedBatch } from '../codec/decode.js';
 import { tableForTopic } from '../codec/schemas.js';
@@ -82,6 +83,8 @@ export function landingTable(topic: string): TableName {
 export class IngestService {
   readonly writerId = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   readonly partitions = new Map<string, PartitionIngest>();
+  /** The PartitionActor of each partition with state here (its lifecycle, for the journal and /status). */
+  readonly #partitionActors = new Map<string, Actor<typeof partitionMachine>>();
   readonly #writers = new Map<TableName, TableWriter>();
   readonly #commitActors = new Map<TableName, ReturnType<typeof this.createCommitActor>>();
   /** Files written but not yet committed, retried with the same commit id until they land. */
@@ -199,6 +202,7 @@ export class IngestService {
     for (const [k, state] of this.partitions) {
       if (!assigned.has(k)) {
         this.partitions.delete(k);
+        this.#partitionEvent(k, { type: 'revoked' });
         this.#paused.delete(k);
         this.#lag.delete(k);
         this.deps.journal.append({
@@ -218,9 +222,24 @@ export class IngestService {
     const recorded = await this.#writers.get(table)!.recorded(topic, partition);
     const start = recorded.nextOffset ?? firstOffset;
     const state = new PartitionIngest(topic, partition, table, start);
+    const k = key(topic, partition);
+    this.#partitionEvent(k, { type: 'revoked' }); // an earlier actor of this partition, if any
+    const actor = createActor(partitionMachine, {
+      id: `partition-${topic}-${partition}`,
+      input: { topic, partition },
+      inspect: this.deps.inspect,
+    });
+    this.#partitionActors.set(k, actor);
+    actor.start();
     const checkpoint = await this.#restore(state, recorded.checkpoint);
     await this.#scanDlq(state);
-    this.partitions.set(key(topic, partition), state);
+    this.partitions.set(k, state);
+    actor.send({
+      type: 'restored',
+      nextOffset: String(start),
+      checkpoint: checkpoint !== undefined,
+      alreadyQuarantined: state.quarantined.size,
+    });
     this.deps.journal.append({
       type: 'partition.assigned',
       topic,
@@ -361,7 +380,10 @@ export class IngestService {
       await heartbeat();
       const { maxBufferedRows, commitRows } = this.deps.config.supervisor;
       if (this.#heldRows() >= maxBufferedRows) {
-        this.#paused.set(key(topic, partition), pause());
+        if (!this.#paused.has(key(topic, partition))) {
+          this.#paused.set(key(topic, partition), pause());
+          this.#partitionEvent(key(topic, partition), { type: 'paused' });
+        }
         this.#commitActors.get(state.table)?.send({ type: 'flush.now' });
       } else if (this.#tableRows(state.table) >= commitRows) {
         this.#commitActors.get(state.table)?.send({ type: 'flush.now' });
@@ -667,7 +689,10 @@ export class IngestService {
     }
     // Rows left memory: every paused partition may fetch again (it pauses again if still over).
     if (this.#heldRows() < this.deps.config.supervisor.maxBufferedRows) {
-      for (const resume of this.#paused.values()) resume();
+      for (const [k, resume] of this.#paused) {
+        resume();
+        this.#partitionEvent(k, { type: 'resumed' });
+      }
       this.#paused.clear();
     }
     return { committed: outcome.partitions.length, records };
@@ -677,11 +702,23 @@ export class IngestService {
   #restartAt(topic: string, partition: number, offset: bigint): void {
     const k = key(topic, partition);
     if (this.partitions.delete(k)) this.deps.consumer.seek({ topic, partition, offset: String(offset) });
+    this.#partitionEvent(k, { type: 'replay', fromOffset: String(offset) });
     this.#checkpoints.delete(k);
     const resume = this.#paused.get(k);
     if (resume) {
       this.#paused.delete(k);
       resume();
+    }
+  }
+
+  /** Sends an event to a partition's actor; a final state ends it (a later batch starts a new one). */
+  #partitionEvent(k: string, event: PartitionEvent): void {
+    const actor = this.#partitionActors.get(k);
+    if (!actor) return;
+    actor.send(event);
+    if (actor.getSnapshot().status === 'done') {
+      actor.stop();
+      this.#partitionActors.delete(k);
     }
   }
 
@@ -806,6 +843,7 @@ export class IngestService {
       new Promise<boolean>((r) => setTimeout(() => r(true), Math.max(0, deadline - Date.now()))),
     ]);
     await this.deps.consumer.disconnect();
+    for (const k of [...this.#partitionActors.keys()]) this.#partitionEvent(k, { type: 'revoked' });
     return !timedOut;
   }
 }

@@ -78,8 +78,13 @@ describe('supervisor: Kafka → Iceberg exactly once', () => {
     const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as {
       state: string;
       health: { level: string };
+      partitions: { partition: number; actorId: string; state: string | null }[];
     };
     expect(status.health.level).toBe('NOMINAL');
+    // Each partition's PartitionActor, by its state machine: restored, then consuming.
+    expect(status.partitions.length).toBeGreaterThan(0);
+    for (const p of status.partitions)
+      expect([p.actorId, p.state]).toEqual([`partition-${topic}-${p.partition}`, 'consuming']);
     const query = `http://127.0.0.1:${port}/query?kind=trades&symbol=AAPL&from=2025-01-01T00:00:00Z&to=2025-01-01T01:00:00Z`;
     const answer = (await (await fetch(query)).json()) as { rows: { message_id: string }[] };
     expect(answer.rows.map((r) => r.message_id).sort()).toEqual(
