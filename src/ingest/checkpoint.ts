@@ -3,6 +3,7 @@ import { gunzip, gzip } from 'node:zlib';
 import { K2Error } from '../errors/index.js';
 import type { FileIO } from '../iceberg/io.js';
 import type { GapRow, MessageIdWindowSnapshot, SequenceSnapshot } from '../sequence/index.js';
+import type { FlushedPartition } from './table-writer.js';
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
@@ -101,4 +102,34 @@ export async function writeCheckpoint(
 
 export async function readCheckpoint(io: FileIO, location: string): Promise<PartitionCheckpoint> {
   return decodeCheckpoint(location, await io.read(location));
+}
+
+/** Each flushed partition's state at its sealed offset, written before the commit that names it. */
+export async function writeCheckpoints(
+  io: FileIO,
+  tableLocation: string,
+  group: string,
+  flushed: FlushedPartition[],
+  commitId: string,
+): Promise<void> {
+  await Promise.all(
+    flushed.map(async (part) => {
+      const { sealed } = part;
+      const checkpoint: PartitionCheckpoint = {
+        version: 1,
+        group,
+        topic: part.topic,
+        partition: part.partition,
+        fromOffset: part.fromOffset,
+        nextOffset: part.nextOffset,
+        sequence: sealed.sequence,
+        messageIds: sealed.messageIds,
+        gaps: sealed.gaps,
+        dlqNextOffset: sealed.dlqNextOffset,
+      };
+      const path = checkpointLocation(tableLocation, checkpoint, commitId);
+      await writeCheckpoint(io, path, checkpoint);
+      part.checkpoint = path;
+    }),
+  );
 }

@@ -8,7 +8,6 @@ import { packBatch } from '../codec/batch.js';
 import type { DecodedBatch } from '../codec/decode.js';
 import { tableForTopic } from '../codec/schemas.js';
 import type { K2Config } from '../config/index.js';
-import { dlqHeader, dlqMessage } from '../dlq/index.js';
 import { ConfigError } from '../errors/index.js';
 import type { LevelBehaviour } from '../health/behaviour.js';
 import type { CircuitBreaker } from '../health/circuit-breaker.js';
@@ -17,25 +16,16 @@ import type { Warehouse } from '../iceberg/table.js';
 import { ensureK2Table } from '../iceberg/table.js';
 import { MARKET_DATA } from '../iceberg/tables.js';
 import { GAPS_TABLE, type TableName } from '../iceberg/types.js';
-import {
-  checkpointLocation,
-  type PartitionCheckpoint,
-  readCheckpoint,
-  writeCheckpoint,
-} from '../ingest/checkpoint.js';
-import { gapColumns } from '../ingest/gaps.js';
+import { type PartitionCheckpoint, readCheckpoint, writeCheckpoints } from '../ingest/checkpoint.js';
+import { commitGaps, type GapPart } from '../ingest/gaps.js';
 import { PartitionIngest, type SealedRows } from '../ingest/partition-ingest.js';
-import {
-  type CommitPart,
-  type EncodedPartition,
-  type FlushedPartition,
-  TableWriter,
-} from '../ingest/table-writer.js';
+import { type EncodedPartition, type FlushedPartition, TableWriter } from '../ingest/table-writer.js';
 import { gapEvent, type Journal, sequenceObserved } from '../journal/index.js';
 import type { TailSource } from '../query/kafka-source.js';
-import type { GapRow, SequenceEvent } from '../sequence/index.js';
+import type { SequenceEvent } from '../sequence/index.js';
 import { retry } from '../util/retry.js';
 import type { CodecPool, WriterSchemaSource } from '../workers/pool.js';
+import { Quarantine } from './quarantine.js';
 
 type InspectionObserver = (event: InspectionEvent) => void;
 
@@ -59,9 +49,6 @@ export interface IngestDeps {
 }
 
 const key = (topic: string, partition: number) => `${topic}/${partition}`;
-
-/** A committed range's gaps, on their way to the gaps table. */
-type GapPart = Omit<CommitPart, 'files' | 'checkpoint'> & { gaps: GapRow[] };
 
 /** The table a topic lands in; a topic outside K2's naming is a configuration error. */
 export function landingTable(topic: string): TableName {
@@ -115,6 +102,7 @@ export class IngestService {
   readonly #behind = new Set<TableName>();
   /** Errors per record over the last minute: poison, retried decodes and failed commit cycles. */
   readonly #errors = new ErrorWindow();
+  readonly #quarantine: Quarantine;
 
   /** Signals for the HealthActor: lag summed over this process's partitions, last commit latency. */
   observations(): { consumerLag: number; commitLatencyMs: number; errorRatio?: number } {
@@ -123,7 +111,16 @@ export class IngestService {
     return { consumerLag, commitLatencyMs: this.#lastCommitMs, errorRatio: this.#errors.ratio() };
   }
 
-  constructor(private readonly deps: IngestDeps) {}
+  constructor(private readonly deps: IngestDeps) {
+    this.#quarantine = new Quarantine({
+      producer: deps.producer,
+      dlqReader: deps.dlqReader,
+      journal: deps.journal,
+      log: deps.log,
+      group: deps.config.kafka.groupId,
+      breaker: deps.dlqBreaker,
+    });
+  }
 
   get tables(): TableName[] {
     return [...new Set(this.deps.config.supervisor.topics.map(landingTable))];
@@ -232,7 +229,7 @@ export class IngestService {
     this.#partitionActors.set(k, actor);
     actor.start();
     const checkpoint = await this.#restore(state, recorded.checkpoint);
-    await this.#scanDlq(state);
+    await this.#quarantine.scan(state);
     this.partitions.set(k, state);
     actor.send({
       type: 'restored',
@@ -293,49 +290,6 @@ export class IngestService {
     return checkpoint;
   }
 
-  /**
-   * Source offsets this group already quarantined past the partition's start (a run that died
-   * before its commit): they are not written to the DLQ again. Reads the DLQ partition from where
-   * the checkpoint left it (from its start when there is none) to its end.
-   */
-  async #scanDlq(state: PartitionIngest): Promise<void> {
-    const dlqTopic = `${state.topic}.dlq`;
-    const group = this.deps.config.kafka.groupId;
-    const marks = await retry(() => this.deps.dlqReader.watermarks(dlqTopic), {
-      policy: { attempts: 1_000, initialDelayMs: 200, maxDelayMs: 10_000 },
-    });
-    const mark = marks.find((m) => m.partition === state.partition);
-    if (!mark) return;
-    const from =
-      state.dlqNextOffset !== null && state.dlqNextOffset > mark.low ? state.dlqNextOffset : mark.low;
-    if (from < mark.high) {
-      const header = (headers: KafkaMessage['headers'], name: string) => {
-        const value = headers?.[name];
-        return (Array.isArray(value) ? value.at(-1) : value)?.toString();
-      };
-      await retry(() =>
-        this.deps.dlqReader.fetch(
-          [{ topic: dlqTopic, partition: state.partition, from, to: mark.high }],
-          async (_range, records) => {
-            for (const record of records) {
-              const h = record.headers;
-              if (
-                header(h, dlqHeader.group) === group &&
-                header(h, dlqHeader.sourceTopic) === state.topic &&
-                header(h, dlqHeader.sourcePartition) === String(state.partition)
-              ) {
-                const offset = header(h, dlqHeader.sourceOffset);
-                if (offset !== undefined && BigInt(offset) >= state.nextOffset) state.quarantined.add(offset);
-              }
-            }
-          },
-          AbortSignal.timeout(60_000),
-        ),
-      );
-    }
-    state.dlqNextOffset = mark.high;
-  }
-
   async #onBatch({
     batch,
     heartbeat,
@@ -365,7 +319,7 @@ export class IngestService {
       // While a dependency is down the batch waits in retries; heartbeats keep the partition ours.
       const keepAlive = () => void heartbeat().catch(() => undefined);
       const decoded = await this.#decode(topic, partition, state.table, messages, keepAlive);
-      await this.#quarantine(state, messages, decoded.decoded, keepAlive);
+      await this.#quarantine.write(state, messages, decoded.decoded, keepAlive);
       const bytes = messages.reduce((n, m) => n + (m.value?.length ?? 0), 0);
       const fromOffset = state.nextOffset;
       const accepted = state.accept(decoded.decoded, fromOffset, next, bytes);
@@ -453,74 +407,6 @@ export class IngestService {
       },
       { policy: { attempts: 1_000, initialDelayMs: 200, maxDelayMs: 10_000 }, onRetry },
     );
-  }
-
-  /** Poison records go to `<topic>.dlq` with their original bytes; acknowledged before the offsets can commit. */
-  async #quarantine(
-    state: PartitionIngest,
-    messages: KafkaMessage[],
-    decoded: DecodedBatch,
-    onRetry: () => void = () => undefined,
-  ): Promise<void> {
-    const { topic, partition } = state;
-    const failures = decoded.failures.filter((f) => !state.quarantined.delete(String(f.offset)));
-    if (failures.length < decoded.failures.length) {
-      this.deps.log('poison already in the DLQ from an earlier run; not written again', {
-        topic,
-        partition,
-        records: decoded.failures.length - failures.length,
-      });
-    }
-    if (failures.length === 0) return;
-    const at = new Date();
-    const byOffset = new Map(messages.map((m) => [m.offset, m]));
-    const group = this.deps.config.kafka.groupId;
-    const out = failures.map((failure) => {
-      const message = byOffset.get(String(failure.offset))!;
-      return dlqMessage(
-        {
-          topic,
-          partition,
-          offset: message.offset,
-          key: message.key,
-          value: message.value,
-          headers: message.headers,
-          timestamp: message.timestamp,
-        },
-        {
-          name: 'PoisonRecordError',
-          code: failure.code,
-          retriable: false,
-          message: failure.reason,
-          stage: 'decode',
-        },
-        at,
-        { group },
-      );
-    });
-    const send = () =>
-      this.deps.producer.send({ topic: `${topic}.dlq`, acks: -1, messages: out.map((o) => o.message) });
-    const breaker = this.deps.dlqBreaker;
-    const sent = await retry(() => (breaker ? breaker.run(send) : send()), {
-      policy: { attempts: 1_000, initialDelayMs: 200, maxDelayMs: 10_000 },
-      shouldRetry: () => true,
-      onRetry,
-    });
-    const written = sent.find((m) => m.partition === partition);
-    if (written?.baseOffset !== undefined)
-      state.dlqNextOffset = BigInt(written.baseOffset) + BigInt(out.length);
-    for (const failure of failures) {
-      this.deps.journal.append({
-        type: 'dlq.written',
-        topic,
-        partition,
-        offset: String(failure.offset),
-        dlqTopic: `${topic}.dlq`,
-        errorClass: 'PoisonRecordError',
-        code: failure.code,
-        stage: 'decode',
-      });
-    }
   }
 
   #observe(
@@ -633,7 +519,13 @@ export class IngestService {
           return uploaded;
         }),
       );
-      await this.#writeCheckpoints(writer, flushed, unsettled.commitId);
+      await writeCheckpoints(
+        this.deps.warehouse.io,
+        await writer.location(),
+        this.deps.config.kafka.groupId,
+        flushed,
+        unsettled.commitId,
+      );
       unsettled.flushed = flushed;
       unsettled.uploadMs = performance.now() - uploadStarted;
     }
@@ -727,32 +619,6 @@ export class IngestService {
     for (const s of sealed) this.#restartAt(s.topic, s.partition, s.fromOffset);
   }
 
-  /** Each flushed partition's state at its sealed offset, written before the commit that names it. */
-  async #writeCheckpoints(writer: TableWriter, flushed: FlushedPartition[], commitId: string): Promise<void> {
-    const location = await writer.location();
-    const group = this.deps.config.kafka.groupId;
-    await Promise.all(
-      flushed.map(async (part) => {
-        const { sealed } = part;
-        const checkpoint: PartitionCheckpoint = {
-          version: 1,
-          group,
-          topic: part.topic,
-          partition: part.partition,
-          fromOffset: part.fromOffset,
-          nextOffset: part.nextOffset,
-          sequence: sealed.sequence,
-          messageIds: sealed.messageIds,
-          gaps: sealed.gaps,
-          dlqNextOffset: sealed.dlqNextOffset,
-        };
-        const path = checkpointLocation(location, checkpoint, commitId);
-        await writeCheckpoint(this.deps.warehouse.io, path, checkpoint);
-        part.checkpoint = path;
-      }),
-    );
-  }
-
   /** A committed checkpoint replaces the partition's previous one, which nothing will read again. */
   async #forgetOldCheckpoints(parts: FlushedPartition[]): Promise<void> {
     const old: string[] = [];
@@ -765,20 +631,10 @@ export class IngestService {
     if (old.length > 0) await this.deps.warehouse.io.delete(old).catch(() => undefined);
   }
 
-  /**
-   * Writes committed ranges' gaps to `market_data.sequence_gaps` with the same source offsets, so a
-   * range's gaps land once: a range the gaps table already records is refused (and skipped).
-   */
+  /** Commits ranges' gaps to the gaps table (see commitGaps) and journals the snapshot. */
   async #commitGaps(parts: GapPart[], commitId: string): Promise<void> {
-    const writer = this.#gapsWriter;
-    if (!writer) return;
-    const withFiles = await Promise.all(
-      parts.map(async (part) => ({
-        ...part,
-        files: await writer.writeFiles([gapColumns(part.gaps)], [null]),
-      })),
-    );
-    const outcome = await writer.commit(withFiles, commitId);
+    if (!this.#gapsWriter) return;
+    const outcome = await commitGaps(this.#gapsWriter, parts, commitId);
     if (outcome.result) {
       this.deps.journal.append({
         type: 'snapshot.committed',
@@ -827,7 +683,11 @@ export class IngestService {
   async drain(deadlineMs: number): Promise<boolean> {
     this.#stopping = true;
     const deadline = Date.now() + deadlineMs;
-    this.deps.consumer.pause(this.deps.config.supervisor.topics.map((topic) => ({ topic })));
+    try {
+      this.deps.consumer.pause(this.deps.config.supervisor.topics.map((topic) => ({ topic })));
+    } catch {
+      // A stop during start-up, before the consumer runs: nothing is being fetched.
+    }
     while (this.#inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const drained = Promise.all(
       [...this.#commitActors.values()].map(
