@@ -18,7 +18,12 @@ export interface CodecPoolOptions {
   maxThreads: number;
   /** Decode limits (config limits.maxMessageBytes and the accepted timestamp range). */
   limits?: DecodeTask['limits'];
-  /** Bound of tasks waiting for a thread; beyond it run() rejects, which callers treat as backpressure. */
+  /**
+   * Bound of tasks waiting for a thread; beyond it a task is refused. Unbounded by default: callers
+   * bound their own work (the supervisor runs one decode per partition consumed concurrently and
+   * one write per sealed partition), and piscina's 'auto' (threads²: 1 with one thread) turned
+   * ordinary queueing into errors.
+   */
   maxQueue?: number;
 }
 
@@ -44,7 +49,7 @@ export class CodecPool {
     this.#pool = new Piscina({
       minThreads: options.minThreads,
       maxThreads: options.maxThreads,
-      maxQueue: options.maxQueue ?? 'auto',
+      maxQueue: options.maxQueue ?? Number.POSITIVE_INFINITY,
       idleTimeout: 60_000,
       // A second task waits inside each worker, so a thread never idles while the main thread
       // handles the previous result (tasks are synchronous: they still run one at a time).

@@ -76,6 +76,20 @@ describe('codec worker pool (real threads)', () => {
     expect(decodeBound('timestamptz', file.stats.upperBounds.get(6)!)).toBe(BigInt(T0 + 1_999_000));
   });
 
+  it('queues more tasks than threads instead of refusing them (one thread, eight batches at once)', async () => {
+    const single = new CodecPool({ minThreads: 1, maxThreads: 1 });
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          single.decodeResolved('trades_v2', tradeBatch(50, i * 1_000), writers()),
+        ),
+      );
+      expect(results.map((r) => r.rowCount)).toEqual(Array(8).fill(50));
+    } finally {
+      await single.destroy();
+    }
+  });
+
   it('a task that cannot run rejects its promise and leaves the pool serving', async () => {
     await expect(pool.encode('trades_v2', [{ rowCount: 1, columns: {} }])).rejects.toThrow(
       /no column for field message_id/,
