@@ -139,6 +139,12 @@ export const configSchema = {
       default: 500_000,
       doc: 'buffered rows of a table that trigger a commit before the interval ends',
     }),
+    commitBytes: field({
+      env: 'K2_COMMIT_BYTES',
+      parse: int(1_024, 16 * 1024 * 1024 * 1024),
+      default: 128 * 1024 * 1024,
+      doc: 'buffered source bytes of a table that trigger a commit before the interval ends',
+    }),
     httpHost: field({
       env: 'K2_HTTP_HOST',
       parse: str,

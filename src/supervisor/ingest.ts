@@ -333,13 +333,14 @@ export class IngestService {
       );
       await heartbeat();
       const { maxBufferedRows, commitRows } = this.deps.config.supervisor;
+      // Buffers are bounded by rows, bytes and age: backpressure, the size triggers, the interval.
       if (this.#heldRows() >= maxBufferedRows) {
         if (!this.#paused.has(key(topic, partition))) {
           this.#paused.set(key(topic, partition), pause());
           this.#partitionEvent(key(topic, partition), { type: 'paused' });
         }
         this.#commitActors.get(state.table)?.send({ type: 'flush.now' });
-      } else if (this.#tableRows(state.table) >= commitRows) {
+      } else if (this.#overCommitSize(state.table)) {
         this.#commitActors.get(state.table)?.send({ type: 'flush.now' });
       } else if (this.#caughtUp(state.table, commitRows)) {
         // A backlog just drained: commit its tail now rather than at the end of the interval.
@@ -368,10 +369,17 @@ export class IngestService {
     return rows;
   }
 
-  #tableRows(table: TableName): number {
+  /** The size triggers of a commit: the table's buffered rows (K2_COMMIT_ROWS) or source bytes (K2_COMMIT_BYTES). */
+  #overCommitSize(table: TableName): boolean {
+    const { commitRows, commitBytes } = this.deps.config.supervisor;
     let rows = 0;
-    for (const state of this.partitions.values()) if (state.table === table) rows += state.buffered.rows;
-    return rows;
+    let bytes = 0;
+    for (const state of this.partitions.values()) {
+      if (state.table !== table) continue;
+      rows += state.buffered.rows;
+      bytes += state.buffered.bytes;
+    }
+    return rows >= commitRows || bytes >= commitBytes;
   }
 
   /** Decodes in the pool; records the registry could not be asked about are retried, never dropped. */

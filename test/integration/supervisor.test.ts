@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { frame } from '../../src/codec/wire.js';
 import { type Supervisor, startSupervisor } from '../../src/supervisor/supervisor.js';
 import { kafka, pgClient, unique } from '../support/stack.js';
-import { supervisorConfig, tableRows, waitForCommitted } from '../support/supervisor.js';
+import { supervisorConfig, tableRows, waitForCommitted, waitForFirstCommit } from '../support/supervisor.js';
 import { encodeTrade, produce, registerTrades } from '../support/trades.js';
 
 const running: Supervisor[] = [];
@@ -145,5 +145,27 @@ describe('supervisor: Kafka → Iceberg exactly once', () => {
     expect((await tableRows(config)).length).toBe(trades.length);
     expect(await supervisor.stop()).toBe(true);
     running.pop();
+  });
+
+  it('commits when a table buffers K2_COMMIT_BYTES of records, long before the interval', async () => {
+    const topic = `market.${unique('b').replace('-', '')}.trades`;
+    await createTopic(topic, 1);
+    const schemaId = await registerTrades(topic);
+    const trades = Array.from({ length: 2_000 }, (_, i) => encodeTrade(schemaId, i));
+    await produce(
+      topic,
+      trades.map((t) => ({ key: t.symbol, value: t.value })),
+    );
+    const config = supervisorConfig({
+      K2_TOPICS: topic,
+      K2_KAFKA_GROUP_ID: unique('bytes-group'),
+      K2_CATALOG_NAME: unique('bytes').replace('-', '_'),
+      // Only the bytes trigger can commit within the test: the interval is 5 minutes, the row trigger 500k.
+      K2_COMMIT_INTERVAL_MS: '300000',
+      K2_COMMIT_BYTES: '65536',
+    });
+    const supervisor = await startSupervisor(config, { handleSignals: false });
+    running.push(supervisor);
+    await waitForFirstCommit(config, topic, 30_000);
   });
 });
