@@ -272,68 +272,86 @@ export class Utf8Builder {
   }
 }
 
-export class ListBuilder {
+/**
+ * The row structure shared by list and map columns: per row, where its children end and whether
+ * it is present. The children (items, or keys and values) live in the owning builder.
+ */
+class RowSpans {
   #offsets: Int32Array;
-  #validity: Validity;
+  readonly #validity: Validity;
   #length = 0;
-  readonly items: Utf8Builder;
 
   constructor(capacity: number) {
     this.#offsets = new Int32Array(capacity + 1);
     this.#validity = new Validity(capacity);
+  }
+
+  /** Closes a row whose children end at `childEnd`. */
+  end(present: boolean, childEnd: number): void {
+    const row = this.#length++;
+    if (row + 1 >= this.#offsets.length) this.#offsets = grow(this.#offsets, row + 2);
+    this.#validity.set(row, present);
+    this.#offsets[row + 1] = childEnd;
+  }
+
+  /** Drops the rows from `length` on; returns where their children began. */
+  truncate(length: number): number {
+    for (let row = length; row < this.#length; row++) this.#validity.clear(row);
+    this.#length = length;
+    return this.#offsets[length]!;
+  }
+
+  finish(): { offsets: Int32Array; validity: ReturnType<Validity['finish']> } {
+    return {
+      offsets: this.#offsets.slice(0, this.#length + 1),
+      validity: this.#validity.finish(this.#length),
+    };
+  }
+}
+
+export class ListBuilder {
+  readonly #rows: RowSpans;
+  readonly items: Utf8Builder;
+
+  constructor(capacity: number) {
+    this.#rows = new RowSpans(capacity);
     this.items = new Utf8Builder(capacity, 8);
   }
 
   /** False when an item is not valid UTF-8. */
   append(values: readonly (string | number)[] | null, source?: Uint8Array): boolean {
     if (values === null) {
-      this.#end(false);
+      this.#rows.end(false, this.items.length);
       return true;
     }
     let valid = true;
     for (const value of values) if (this.items.append(value, source) < 0) valid = false;
-    this.#end(true);
+    this.endRow();
     return valid;
   }
 
   /** Closes a present row whose items were appended to `items` directly. */
   endRow(): void {
-    this.#end(true);
-  }
-
-  #end(present: boolean): void {
-    const row = this.#length++;
-    if (row + 1 >= this.#offsets.length) this.#offsets = grow(this.#offsets, row + 2);
-    this.#validity.set(row, present);
-    this.#offsets[row + 1] = this.items.length;
+    this.#rows.end(true, this.items.length);
   }
 
   truncate(length: number): void {
-    for (let row = length; row < this.#length; row++) this.#validity.clear(row);
-    this.#length = length;
-    this.items.truncate(this.#offsets[length]!);
+    this.items.truncate(this.#rows.truncate(length));
   }
 
   finish(): ListColumn {
-    return {
-      kind: 'list',
-      offsets: this.#offsets.slice(0, this.#length + 1),
-      items: this.items.finish(),
-      validity: this.#validity.finish(this.#length),
-    };
+    const { offsets, validity } = this.#rows.finish();
+    return { kind: 'list', offsets, items: this.items.finish(), validity };
   }
 }
 
 export class MapBuilder {
-  #offsets: Int32Array;
-  #validity: Validity;
-  #length = 0;
+  readonly #rows: RowSpans;
   readonly keys: Utf8Builder;
   readonly values: Utf8Builder;
 
   constructor(capacity: number) {
-    this.#offsets = new Int32Array(capacity + 1);
-    this.#validity = new Validity(capacity);
+    this.#rows = new RowSpans(capacity);
     this.keys = new Utf8Builder(capacity * 2, 12);
     this.values = new Utf8Builder(capacity * 2, 12);
   }
@@ -344,7 +362,7 @@ export class MapBuilder {
     source?: Uint8Array,
   ): boolean {
     if (entries === null) {
-      this.#end(false);
+      this.#rows.end(false, this.keys.length);
       return true;
     }
     let valid = true;
@@ -352,37 +370,24 @@ export class MapBuilder {
       if (this.keys.append(entries.keys[i]!, source) < 0) valid = false;
       if (this.values.append(entries.values[i] as string | number, source) < 0) valid = false;
     }
-    this.#end(true);
+    this.endRow();
     return valid;
   }
 
   /** Closes a present row whose entries were appended to `keys` and `values` directly. */
   endRow(): void {
-    this.#end(true);
-  }
-
-  #end(present: boolean): void {
-    const row = this.#length++;
-    if (row + 1 >= this.#offsets.length) this.#offsets = grow(this.#offsets, row + 2);
-    this.#validity.set(row, present);
-    this.#offsets[row + 1] = this.keys.length;
+    this.#rows.end(true, this.keys.length);
   }
 
   truncate(length: number): void {
-    for (let row = length; row < this.#length; row++) this.#validity.clear(row);
-    this.#length = length;
-    this.keys.truncate(this.#offsets[length]!);
-    this.values.truncate(this.#offsets[length]!);
+    const childStart = this.#rows.truncate(length);
+    this.keys.truncate(childStart);
+    this.values.truncate(childStart);
   }
 
   finish(): MapColumn {
-    return {
-      kind: 'map',
-      offsets: this.#offsets.slice(0, this.#length + 1),
-      keys: this.keys.finish(),
-      values: this.values.finish(),
-      validity: this.#validity.finish(this.#length),
-    };
+    const { offsets, validity } = this.#rows.finish();
+    return { kind: 'map', offsets, keys: this.keys.finish(), values: this.values.finish(), validity };
   }
 }
 
