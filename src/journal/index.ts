@@ -7,6 +7,7 @@ export {
   journalPool,
   PgJournalStore,
   type PgJournalStoreOptions,
+  persistedByDefault,
   type Queryable,
 } from './pg-store.js';
 export {

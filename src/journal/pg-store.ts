@@ -27,7 +27,9 @@ export interface PgJournalStoreOptions {
 }
 
 const samples = new Set(['lag.observed', 'sequence.observed']);
-const defaultPersist = (entry: JournalEntry) => !samples.has(entry.event.type);
+/** The default audit filter: every event type but the periodic samples. */
+export const persistedByDefault = (type: string): boolean => !samples.has(type);
+const defaultPersist = (entry: JournalEntry) => persistedByDefault(entry.event.type);
 
 /**
  * Persists journal entries to a PostgreSQL table in batches. Ingestion never waits for it: `listener`
