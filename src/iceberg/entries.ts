@@ -1,7 +1,7 @@
 import type { FileIO } from './io.js';
 import { EntryStatus, type ManifestEntry, readManifest } from './manifest.js';
 import { ManifestContent, type ManifestFile } from './manifest-list.js';
-import type { Totals } from './summary.js';
+import { type Totals, zeroTotals } from './summary.js';
 
 /** Reads one manifest, with snapshot ids and sequence numbers inherited from its list entry. */
 export async function readEntries(io: FileIO, manifest: ManifestFile): Promise<ManifestEntry[]> {
@@ -43,14 +43,7 @@ export async function liveEntries(
 
 /** Totals recomputed from the files themselves, for a parent whose summary lacks them. */
 export async function computeTotals(io: FileIO, manifests: readonly ManifestFile[]): Promise<Totals> {
-  const totals: Totals = {
-    dataFiles: 0n,
-    deleteFiles: 0n,
-    records: 0n,
-    filesSize: 0n,
-    positionDeletes: 0n,
-    equalityDeletes: 0n,
-  };
+  const totals: Totals = { ...zeroTotals };
   for (const { manifest, entries } of await liveEntries(io, manifests)) {
     for (const { dataFile } of entries) {
       totals.filesSize += BigInt(dataFile.fileSizeInBytes);

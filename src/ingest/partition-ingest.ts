@@ -140,12 +140,6 @@ export class PartitionIngest {
     this.#pending.dlqNextOffset = checkpoint.dlqNextOffset;
   }
 
-  /** Forgets buffered rows and resumes at `offset` (the table's recorded offset after a conflict). */
-  resetTo(offset: bigint): void {
-    this.nextOffset = offset;
-    this.#pending = this.#empty(offset);
-  }
-
   #empty(from: bigint): SealedRows {
     const { topic, partition, table } = this;
     return {

@@ -116,11 +116,6 @@ export class TableWriter {
     };
   }
 
-  /** Encodes and uploads one partition's sealed rows; the sealed batches' buffers move to the pool. */
-  async flush(sealed: SealedRows): Promise<FlushedPartition> {
-    return this.upload(await this.encode(sealed));
-  }
-
   /**
    * Sorts and encodes one partition's sealed rows in the pool (their buffers move there) into
    * Parquet bytes with their data-file entries, paths chosen now: an upload that fails can be
