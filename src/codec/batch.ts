@@ -11,6 +11,16 @@ export interface RecordBatch {
   ends: Uint32Array;
   /** Kafka offset of each record. */
   offsets: BigInt64Array;
+  /** The distinct schema ids the records name, in first-seen order, when packBatch noted them. */
+  schemaIds?: number[];
+}
+
+const TWO_32 = 4_294_967_296;
+
+/** Where packBatch may place a batch instead of fresh buffers (the pool's reusable shared areas). */
+export interface PackArea {
+  /** A buffer of at least `bytes` bytes, the caller's until it gives it back. */
+  take(bytes: number): SharedArrayBuffer;
 }
 
 export interface KafkaValue {
@@ -20,26 +30,47 @@ export interface KafkaValue {
   headers?: Record<string, Buffer | string | (Buffer | string)[] | undefined>;
 }
 
-/** Copies the values into one buffer. A null value (tombstone) packs as empty. */
-export function packBatch(records: readonly KafkaValue[]): RecordBatch {
+/**
+ * Copies the values into one buffer, noting the schema ids on the way (the pool resolves them
+ * before dispatch). A null value (tombstone) packs as empty. Kafka's decimal offset strings below
+ * 2^53 are written as two 32-bit words, without a BigInt per record.
+ */
+export function packBatch(records: readonly KafkaValue[], area?: PackArea): RecordBatch {
   const count = records.length;
   let total = 0;
   for (let i = 0; i < count; i++) total += records[i]!.value?.length ?? 0;
-  // Every byte is written below, so the buffer need not be zeroed first; it is its own ArrayBuffer.
-  const values = Buffer.allocUnsafeSlow(total);
-  const ends = new Uint32Array(count);
-  const offsets = new BigInt64Array(count);
+  const offsetBytes = count * 8;
+  const endBytes = (count * 4 + 7) & ~7;
+  // Every byte is written below, so no buffer need be zeroed first. Without an area, each array
+  // owns its ArrayBuffer, so a task transfers them instead of copying.
+  const shared = area?.take(offsetBytes + endBytes + total);
+  const offsets = shared ? new BigInt64Array(shared, 0, count) : new BigInt64Array(count);
+  const ends = shared ? new Uint32Array(shared, offsetBytes, count) : new Uint32Array(count);
+  const values = shared ? Buffer.from(shared, offsetBytes + endBytes, total) : Buffer.allocUnsafeSlow(total);
+  const words = new Int32Array(offsets.buffer, offsets.byteOffset, count * 2);
+  const ids: number[] = [];
+  let lastId = -1;
   let position = 0;
   for (let i = 0; i < count; i++) {
     const { value, offset } = records[i]!;
     if (value) {
+      const id = peekSchemaId(value);
+      if (id !== undefined && id !== lastId) {
+        if (!ids.includes(id)) ids.push(id);
+        lastId = id;
+      }
       values.set(value, position);
       position += value.length;
     }
     ends[i] = position;
-    offsets[i] = typeof offset === 'bigint' ? offset : BigInt(offset);
+    const small = typeof offset === 'string' && offset.length < 16 ? Number(offset) : -1;
+    if (small >= 0 && Number.isSafeInteger(small)) {
+      const high = Math.floor(small / TWO_32);
+      words[2 * i] = (small - high * TWO_32) | 0;
+      words[2 * i + 1] = high;
+    } else offsets[i] = typeof offset === 'bigint' ? offset : BigInt(offset);
   }
-  return { values, ends, offsets };
+  return { values, ends, offsets, schemaIds: ids };
 }
 
 export function recordCount(batch: RecordBatch): number {

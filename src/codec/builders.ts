@@ -3,7 +3,9 @@ import type { Int64Column, ListColumn, MapColumn, Utf8Column } from './columns.j
 
 /**
  * Builders that append decoded values straight into Arrow-layout buffers. Each can drop the rows
- * from a given length on (`truncate`), so a record that fails half-way leaves no trace.
+ * from a given length on (`truncate`), so a record that fails half-way leaves no trace. A builder
+ * is reused batch after batch (`reset` keeps its grown buffers): `view` hands out views into them,
+ * which the caller copies out (RowBuilders.finish packs them into one arena) before the next reset.
  */
 
 const TWO_32 = 4_294_967_296;
@@ -42,8 +44,15 @@ class Validity {
     this.#bits![byte]! |= 1 << (row & 7);
   }
 
-  finish(length: number): Uint8Array | null {
-    return this.#bits === null ? null : this.#bits.slice(0, Math.ceil(length / 8));
+  /** The bits of the first `length` rows, a view valid until the next reset. */
+  view(length: number): Uint8Array | null {
+    return this.#bits === null ? null : this.#bits.subarray(0, Math.ceil(length / 8));
+  }
+
+  /** Every row present again; the bits are dropped (nulls are rare, most batches never allocate them). */
+  reset(capacity: number): void {
+    this.#bits = null;
+    this.#capacity = capacity;
   }
 }
 
@@ -105,12 +114,19 @@ export class Int64Builder {
     this.#length = length;
   }
 
-  finish(): Int64Column {
+  /** The column so far, as views into the builder's buffers: valid until the next reset. */
+  view(): Int64Column {
     return {
       kind: 'int64',
-      values: this.#values.slice(0, this.#length),
-      validity: this.#validity.finish(this.#length),
+      values: this.#values.subarray(0, this.#length),
+      validity: this.#validity.view(this.#length),
     };
+  }
+
+  /** Empties the builder for the next batch, keeping its buffers. */
+  reset(capacity: number): void {
+    this.#length = 0;
+    this.#validity.reset(capacity);
   }
 }
 
@@ -262,13 +278,21 @@ export class Utf8Builder {
     return value.indexOf('\uFFFD') === -1;
   }
 
-  finish(): Utf8Column {
+  view(): Utf8Column {
     return {
       kind: 'utf8',
-      offsets: this.#offsets.slice(0, this.#length + 1),
-      data: new Uint8Array(this.#data.buffer, this.#data.byteOffset, this.#bytes).slice(),
-      validity: this.#validity.finish(this.#length),
+      offsets: this.#offsets.subarray(0, this.#length + 1),
+      data: new Uint8Array(this.#data.buffer, this.#data.byteOffset, this.#bytes),
+      validity: this.#validity.view(this.#length),
     };
+  }
+
+  reset(capacity: number): void {
+    this.#length = 0;
+    this.#bytes = 0;
+    this.#source = null;
+    this.#sourceView = null;
+    this.#validity.reset(capacity);
   }
 }
 
@@ -301,11 +325,16 @@ class RowSpans {
     return this.#offsets[length]!;
   }
 
-  finish(): { offsets: Int32Array; validity: ReturnType<Validity['finish']> } {
+  view(): { offsets: Int32Array; validity: Uint8Array | null } {
     return {
-      offsets: this.#offsets.slice(0, this.#length + 1),
-      validity: this.#validity.finish(this.#length),
+      offsets: this.#offsets.subarray(0, this.#length + 1),
+      validity: this.#validity.view(this.#length),
     };
+  }
+
+  reset(capacity: number): void {
+    this.#length = 0;
+    this.#validity.reset(capacity);
   }
 }
 
@@ -339,9 +368,14 @@ export class ListBuilder {
     this.items.truncate(this.#rows.truncate(length));
   }
 
-  finish(): ListColumn {
-    const { offsets, validity } = this.#rows.finish();
-    return { kind: 'list', offsets, items: this.items.finish(), validity };
+  view(): ListColumn {
+    const { offsets, validity } = this.#rows.view();
+    return { kind: 'list', offsets, items: this.items.view(), validity };
+  }
+
+  reset(capacity: number): void {
+    this.#rows.reset(capacity);
+    this.items.reset(capacity);
   }
 }
 
@@ -385,9 +419,15 @@ export class MapBuilder {
     this.values.truncate(childStart);
   }
 
-  finish(): MapColumn {
-    const { offsets, validity } = this.#rows.finish();
-    return { kind: 'map', offsets, keys: this.keys.finish(), values: this.values.finish(), validity };
+  view(): MapColumn {
+    const { offsets, validity } = this.#rows.view();
+    return { kind: 'map', offsets, keys: this.keys.view(), values: this.values.view(), validity };
+  }
+
+  reset(capacity: number): void {
+    this.#rows.reset(capacity);
+    this.keys.reset(capacity * 2);
+    this.values.reset(capacity * 2);
   }
 }
 

@@ -39,6 +39,11 @@ export type Column = Int64Column | Utf8Column | ListColumn | MapColumn;
 export interface ColumnSet {
   rowCount: number;
   columns: Record<string, Column>;
+  /**
+   * The one buffer every view of the set lies in, when the set owns it whole (a decoded batch):
+   * it crosses threads as a single transfer instead of one per column buffer.
+   */
+  arena?: ArrayBuffer;
 }
 
 export function isPresent(validity: Uint8Array | null, row: number): boolean {
@@ -86,6 +91,7 @@ export function ownedBuffer(view: ArrayBufferView | null): ArrayBuffer | undefin
 
 /** The buffers to transfer (not copy) when a column set crosses a thread boundary. */
 export function columnBuffers(set: ColumnSet): ArrayBuffer[] {
+  if (set.arena !== undefined) return [set.arena];
   const buffers = new Set<ArrayBuffer>();
   const add = (view: ArrayBufferView | null) => {
     const buffer = ownedBuffer(view);
@@ -114,4 +120,72 @@ export function columnBuffers(set: ColumnSet): ArrayBuffer[] {
   };
   for (const column of Object.values(set.columns)) visit(column);
   return [...buffers];
+}
+
+type View = Uint8Array | Int32Array | BigInt64Array;
+
+/**
+ * Copies a column set's views, and `extra` views that belong with it, into one new ArrayBuffer
+ * (each part 8-byte aligned), so the set has one owner and crosses threads as one transfer.
+ * Decoding builds into reused scratch buffers and packs each batch's result this way: one
+ * allocation per batch instead of one per column buffer, which is what kept the garbage
+ * collectors of both threads busy.
+ */
+export function packColumnSet<E extends View[]>(set: ColumnSet, ...extra: E): { set: ColumnSet; extra: E } {
+  let size = 0;
+  const measure = (view: View | null) => {
+    if (view !== null) size += (view.byteLength + 7) & ~7;
+    return view;
+  };
+  const walk = (copy: <V extends View | null>(view: V) => V) => {
+    const columns: Record<string, Column> = {};
+    for (const [name, column] of Object.entries(set.columns)) columns[name] = mapViews(column, copy);
+    return { columns, extra: extra.map((view) => copy(view)) as E };
+  };
+  walk(measure as <V extends View | null>(view: V) => V);
+  const arena = new ArrayBuffer(size);
+  let at = 0;
+  const copy = <V extends View | null>(view: V): V => {
+    if (view === null) return view;
+    const bytes = new Uint8Array(arena, at, view.byteLength);
+    bytes.set(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+    const moved = new (view.constructor as new (b: ArrayBuffer, o: number, n: number) => View)(
+      arena,
+      at,
+      view.length,
+    );
+    at += (view.byteLength + 7) & ~7;
+    return moved as V;
+  };
+  const packed = walk(copy);
+  return { set: { rowCount: set.rowCount, columns: packed.columns, arena }, extra: packed.extra };
+}
+
+function mapViews(column: Column, map: <V extends View | null>(view: V) => V): Column {
+  switch (column.kind) {
+    case 'int64':
+      return { kind: 'int64', values: map(column.values), validity: map(column.validity) };
+    case 'utf8':
+      return {
+        kind: 'utf8',
+        offsets: map(column.offsets),
+        data: map(column.data),
+        validity: map(column.validity),
+      };
+    case 'list':
+      return {
+        kind: 'list',
+        offsets: map(column.offsets),
+        items: mapViews(column.items, map) as Utf8Column,
+        validity: map(column.validity),
+      };
+    case 'map':
+      return {
+        kind: 'map',
+        offsets: map(column.offsets),
+        keys: mapViews(column.keys, map) as Utf8Column,
+        values: mapViews(column.values, map) as Utf8Column,
+        validity: map(column.validity),
+      };
+  }
 }

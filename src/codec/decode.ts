@@ -4,7 +4,7 @@ import { type TableName, tableSchema } from '../iceberg/types.js';
 import { avroType } from './avro-types.js';
 import type { RecordBatch } from './batch.js';
 import { type ColumnReader, compileColumnReader } from './column-reader.js';
-import type { ColumnSet } from './columns.js';
+import { type ColumnSet, packColumnSet } from './columns.js';
 import {
   compileRowReader,
   type DecodedRecord,
@@ -98,6 +98,9 @@ export class TableDecoder {
   readonly #writers = new Map<number, CompiledWriter>();
   readonly #readRow: (record: DecodedRecord, row: unknown[]) => void;
   readonly #specialised: boolean;
+  /** Scratch reused batch after batch; each result is packed out of it into its own arena. */
+  #rows: RowBuilders | undefined;
+  #rowOffsets = new BigInt64Array(0);
 
   constructor(table: TableName, limits: DecodeLimits = defaultDecodeLimits, options: DecoderOptions = {}) {
     this.table = table;
@@ -159,8 +162,10 @@ export class TableDecoder {
   decode(batch: RecordBatch, writers: WriterSchemas): DecodedBatch {
     const count = batch.ends.length;
     const bytes = Buffer.from(batch.values.buffer, batch.values.byteOffset, batch.values.byteLength);
-    const rows = this.#plan.builders(count);
-    const rowOffsets = new BigInt64Array(count);
+    const rows = this.#scratch(count);
+    if (this.#rowOffsets.length < count)
+      this.#rowOffsets = new BigInt64Array(Math.max(count, this.#rowOffsets.length * 2));
+    const rowOffsets = this.#rowOffsets;
     // Offsets are copied as 32-bit word pairs: reading a BigInt64Array element allocates a bigint.
     const rowOffsetWords = new Int32Array(rowOffsets.buffer);
     const inputOffsetWords = new Int32Array(batch.offsets.buffer, batch.offsets.byteOffset, count * 2);
@@ -188,8 +193,15 @@ export class TableDecoder {
         });
       }
     }
-    const columns = rows.finish();
-    return { table: this.table, ...columns, offsets: rowOffsets.slice(0, columns.rowCount), failures };
+    const view = rows.view();
+    const { set, extra } = packColumnSet(view, rowOffsets.subarray(0, view.rowCount));
+    return { table: this.table, ...set, offsets: extra[0], failures };
+  }
+
+  #scratch(count: number): RowBuilders {
+    if (this.#rows === undefined) this.#rows = this.#plan.builders(count);
+    else this.#rows.reset(count);
+    return this.#rows;
   }
 
   /** Appends the record at bytes[start, end) as a row, or says why it cannot be one. */

@@ -3,7 +3,7 @@ import { decimalOf, type IcebergSchema, type NestedField } from '../iceberg/type
 import type { MapEntries, Utf8Value } from './avro-types.js';
 import { type ColumnBuilder, Int64Builder, ListBuilder, MapBuilder, Utf8Builder } from './builders.js';
 import type { ColumnReader } from './column-reader.js';
-import type { Column, ColumnSet } from './columns.js';
+import { type Column, type ColumnSet, packColumnSet } from './columns.js';
 import { fitsPrecision } from './decimal.js';
 
 /** Rules a decoded record must meet before it becomes a row; the Iceberg schema decides required-ness. */
@@ -204,11 +204,23 @@ export class RowBuilders {
     }
   }
 
-  finish(): ColumnSet {
+  /** The rows so far, as views into the builders (valid until `reset`). */
+  view(): ColumnSet {
     const columns: Record<string, Column> = {};
     this.#fields.forEach((field, i) => {
-      columns[field.name] = this.#builders[i]!.finish();
+      columns[field.name] = this.#builders[i]!.view();
     });
     return { rowCount: this.#rows, columns };
+  }
+
+  /** The rows so far, copied into a column set of their own (one arena). */
+  finish(): ColumnSet {
+    return packColumnSet(this.view()).set;
+  }
+
+  /** Empties every builder for the next batch of up to about `capacity` rows, keeping their buffers. */
+  reset(capacity: number): void {
+    for (const builder of this.#builders) builder.reset(capacity);
+    this.#rows = 0;
   }
 }

@@ -1,4 +1,3 @@
-import { packBatch } from '../codec/batch.js';
 import type { ColumnSet } from '../codec/columns.js';
 import type { DecodedBatch } from '../codec/decode.js';
 import { gatherRows, takeRows } from '../codec/select.js';
@@ -116,7 +115,7 @@ export async function readTail(deps: TailDeps, request: TailRequest): Promise<Ta
     await deps.source.fetch(
       read.ranges,
       async (_range, records) => {
-        const decoded = deps.pool.decode(request.table, packBatch(records), deps.schemas);
+        const decoded = deps.pool.decodeRecords(request.table, records, deps.schemas);
         filtered = filtered.then(async () => keep(await decoded, records.length));
         decoding.add(decoded);
         decoded.then(

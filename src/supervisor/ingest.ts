@@ -4,7 +4,6 @@ import type { Admin, Consumer, EachBatchPayload, KafkaMessage, Producer } from '
 import { type Actor, createActor, fromPromise, type InspectionEvent } from 'xstate';
 import { type CommitCycleOutcome, commitMachine } from '../actors/commit.machine.js';
 import { type PartitionEvent, partitionMachine } from '../actors/partition.machine.js';
-import { packBatch } from '../codec/batch.js';
 import type { DecodedBatch } from '../codec/decode.js';
 import { tableForTopic } from '../codec/schemas.js';
 import type { K2Config } from '../config/index.js';
@@ -393,8 +392,7 @@ export class IngestService {
     return retry(
       async () => {
         const started = performance.now();
-        const batch = packBatch(messages.map((m) => ({ value: m.value, offset: BigInt(m.offset) })));
-        const decoded = await this.deps.pool.decode(table, batch, this.deps.registry);
+        const decoded = await this.deps.pool.decodeRecords(table, messages, this.deps.registry);
         const retriable = decoded.failures.find((f) => f.retriable);
         if (retriable) {
           this.#errors.record(0, 1);

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { threadId } from 'node:worker_threads';
 import type { RecordBatch } from '../codec/batch.js';
 import { columnBuffers, ownedBuffer } from '../codec/columns.js';
 import {
@@ -21,6 +22,12 @@ export interface DecodeTask {
 export interface DecodeTaskResult extends DecodedBatch {
   /** Time spent inside the task, for the pool's overhead figures. */
   taskMillis: number;
+  /** When the task began and ended (performance.timeOrigin + now(), ms) and on which thread: the bench's idle-gap figures. */
+  startedAt: number;
+  endedAt: number;
+  thread: number;
+  /** Time the main thread spent packing the batch (CodecPool.decodeRecords), for the same figures. */
+  packMillis?: number;
 }
 
 /** One decoder per table and limits in each worker: it keeps the compiled writer schemas warm. */
@@ -41,7 +48,14 @@ function decoderFor(task: DecodeTask): TableDecoder {
 export default function decode(task: DecodeTask): DecodeTaskResult {
   const started = performance.now();
   const decoded = decoderFor(task).decode(task.batch, task.writers);
-  const result = { ...decoded, taskMillis: performance.now() - started };
+  const ended = performance.now();
+  const result: DecodeTaskResult = {
+    ...decoded,
+    taskMillis: ended - started,
+    startedAt: performance.timeOrigin + started,
+    endedAt: performance.timeOrigin + ended,
+    thread: threadId,
+  };
   const buffers = [decoded.offsets, ...decoded.failures.map((failure) => failure.value)].map(ownedBuffer);
   return transferring(result, [...columnBuffers(decoded), ...buffers.filter((b) => b !== undefined)]);
 }

@@ -1,5 +1,13 @@
+import { performance } from 'node:perf_hooks';
 import { Piscina } from 'piscina';
-import { batchBuffers, type RecordBatch, schemaIds } from '../codec/batch.js';
+import {
+  batchBuffers,
+  type KafkaValue,
+  type PackArea,
+  packBatch,
+  type RecordBatch,
+  schemaIds,
+} from '../codec/batch.js';
 import { type ColumnSet, columnBuffers } from '../codec/columns.js';
 import type { WriterSchemas } from '../codec/decode.js';
 import type { ParquetOptions } from '../codec/parquet.js';
@@ -35,6 +43,42 @@ const taskFile = (name: 'decode' | 'encode' | 'write') =>
 /** Resolved once, not per task (thousands of batches a second). */
 const taskFiles = { decode: taskFile('decode'), encode: taskFile('encode'), write: taskFile('write') };
 
+/** Packed batches from this size on are not kept for reuse (a rare huge fetch must not pin its memory). */
+const MAX_POOLED_BYTES = 32 * 1024 * 1024;
+const MIN_AREA_BYTES = 64 * 1024;
+
+/**
+ * Shared buffers that packed batches are written into, reused task after task. A batch in a
+ * SharedArrayBuffer reaches the worker without a transfer, and no fresh buffer per batch means no
+ * garbage: fresh buffers were what made both threads stop for full collections every few dozen
+ * batches. A buffer is given back once its task has answered, so the worker is done reading it
+ * (rows and failures are copied out). At most `keep` idle buffers are kept.
+ */
+class PackAreas {
+  readonly #free: SharedArrayBuffer[] = [];
+
+  constructor(readonly keep: number) {}
+
+  take(bytes: number): SharedArrayBuffer {
+    const fit = this.#free.findIndex((buffer) => buffer.byteLength >= bytes);
+    if (fit >= 0) return this.#free.splice(fit, 1)[0]!;
+    return new SharedArrayBuffer(Math.max(MIN_AREA_BYTES, 2 ** Math.ceil(Math.log2(Math.max(bytes, 1)))));
+  }
+
+  give(buffer: SharedArrayBuffer): void {
+    if (buffer.byteLength > MAX_POOLED_BYTES) return;
+    this.#free.push(buffer);
+    if (this.#free.length > this.keep) {
+      // Drop the smallest: the larger ones fit every batch the smaller ones do.
+      this.#free.sort((a, b) => b.byteLength - a.byteLength).pop();
+    }
+  }
+
+  get idleBytes(): number {
+    return this.#free.reduce((sum, buffer) => sum + buffer.byteLength, 0);
+  }
+}
+
 /**
  * The worker pool the supervisor creates once. Batches go in with their buffers transferred;
  * columns and Parquet bytes come back transferred. Writer schemas are resolved here, on the main
@@ -43,9 +87,11 @@ const taskFiles = { decode: taskFile('decode'), encode: taskFile('encode'), writ
 export class CodecPool {
   readonly #pool: Piscina;
   readonly #limits: DecodeTask['limits'];
+  readonly #areas: PackAreas;
 
   constructor(options: CodecPoolOptions) {
     this.#limits = options.limits;
+    this.#areas = new PackAreas(2 * options.maxThreads + 2);
     this.#pool = new Piscina({
       minThreads: options.minThreads,
       maxThreads: options.maxThreads,
@@ -71,12 +117,46 @@ export class CodecPool {
    * transferred: the caller must not touch it afterwards.
    */
   async decode(table: TableName, batch: RecordBatch, schemas: WriterSchemaSource): Promise<DecodeTaskResult> {
-    const writers = await schemas.writerSchemas(schemaIds(batch));
+    const writers = await schemas.writerSchemas(batch.schemaIds ?? schemaIds(batch));
     return this.decodeResolved(table, batch, writers);
   }
 
+  /**
+   * Packs Kafka records into one of the pool's reusable shared areas and decodes them: the path
+   * for batches fetched from Kafka. The records themselves are only read.
+   */
+  async decodeRecords(
+    table: TableName,
+    records: readonly KafkaValue[],
+    schemas: WriterSchemaSource,
+  ): Promise<DecodeTaskResult> {
+    let taken: SharedArrayBuffer | undefined;
+    const area: PackArea = {
+      take: (bytes) => {
+        taken = this.#areas.take(bytes);
+        return taken;
+      },
+    };
+    const started = performance.now();
+    const batch = packBatch(records, area);
+    const packMillis = performance.now() - started;
+    try {
+      const result = await this.decode(table, batch, schemas);
+      result.packMillis = packMillis;
+      return result;
+    } finally {
+      if (taken !== undefined) this.#areas.give(taken);
+    }
+  }
+
+  /** Bytes held in idle pack areas (bounded: a few batches' worth). */
+  get idlePackBytes(): number {
+    return this.#areas.idleBytes;
+  }
+
   decodeResolved(table: TableName, batch: RecordBatch, writers: WriterSchemas): Promise<DecodeTaskResult> {
-    const task: DecodeTask = { table, batch, writers, limits: this.#limits };
+    const { values, ends, offsets } = batch;
+    const task: DecodeTask = { table, batch: { values, ends, offsets }, writers, limits: this.#limits };
     return this.#pool.run(task, { filename: taskFiles.decode, transferList: batchBuffers(batch) });
   }
 
