@@ -133,6 +133,12 @@ export const configSchema = {
       default: 1_000_000,
       doc: 'rows the process holds (buffered and awaiting commit) before partitions are paused until a commit frees them (backpressure)',
     }),
+    heapGrowingPercent: field({
+      env: 'K2_HEAP_GROWING_PERCENT',
+      parse: int(0, 1_000),
+      default: 30,
+      doc: "how far V8 lets a thread's heap grow past its live size before the next full collection, in percent (0: V8's own heuristic, which let the busy ingest heap reach ~3× its live size); set at start-up for every thread unless node is run with --heap-growing-percent",
+    }),
     commitRows: field({
       env: 'K2_COMMIT_ROWS',
       parse: int(1, 50_000_000),

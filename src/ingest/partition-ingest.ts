@@ -1,4 +1,4 @@
-import { type Int64Column, int64At, stringAt, type Utf8Column } from '../codec/columns.js';
+import { type Int64Column, int64At, type Utf8Column } from '../codec/columns.js';
 import type { DecodedBatch } from '../codec/decode.js';
 import type { TableName } from '../iceberg/types.js';
 import { type GapRow, gapRow, type SequenceEvent } from '../sequence/events.js';
@@ -10,6 +10,7 @@ import {
 } from '../sequence/index.js';
 import { MessageIdWindow } from '../sequence/message-id-window.js';
 import type { PartitionCheckpoint } from './checkpoint.js';
+import { Interner } from './interner.js';
 
 /** Rows waiting for the next commit: decoded batches and which of their rows survive dedupe. */
 export interface SealedRows {
@@ -45,6 +46,8 @@ export interface Accepted {
 export class PartitionIngest {
   readonly tracker: SequenceTracker;
   readonly messageIds: MessageIdWindow;
+  /** Exchange and symbol strings, one per distinct value. */
+  readonly #interner = new Interner();
   /** Next offset this partition expects (offsets below were buffered or committed). */
   nextOffset: bigint;
   /** Next offset of this partition's DLQ partition, as far as this process knows (null: unknown). */
@@ -89,17 +92,19 @@ export class PartitionIngest {
     const keep: number[] = [];
     const events: SequenceEvent[] = [];
     let duplicates = 0;
+    const interner = this.#interner;
     for (let row = 0; row < decoded.rowCount; row++) {
-      const fresh = this.messageIds.admit(stringAt(ids, row)!);
+      // message_id is required: every decoded row has one (an empty id is still an id).
+      const fresh = this.messageIds.admitBytes(ids.data, ids.offsets[row]!, ids.offsets[row + 1]!);
       let duplicate = !fresh;
       if (sequences) {
         const observation = this.tracker.observe({
-          exchange: stringAt(exchanges, row)!,
-          symbol: stringAt(symbols, row)!,
+          exchange: interner.at(exchanges, row)!,
+          symbol: interner.at(symbols, row)!,
           sequence: int64At(sequences, row),
           offset: decoded.offsets[row]!,
         });
-        events.push(...observation.events);
+        if (observation.events.length > 0) events.push(...observation.events);
         duplicate ||= observation.duplicate;
       }
       if (duplicate) duplicates++;

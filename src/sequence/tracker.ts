@@ -61,6 +61,9 @@ export class SequenceTracker {
   private counts = zeroCounts();
   private pending: SequenceEvent[] | null = null;
   private readonly step: StepContext;
+  /** exchange → symbol → map key, so a record's lookup builds no string (bounded like `symbols`). */
+  private keys = new Map<string, Map<string, string>>();
+  private keyCount = 0;
 
   constructor(
     readonly topic: string,
@@ -94,7 +97,7 @@ export class SequenceTracker {
   private classify({ exchange, symbol, sequence, offset }: TrackedRecord): SequenceKind {
     if (sequence === null) return 'unsequenced';
     this.step.offset = offset;
-    const key = exchange + '\u0000' + symbol;
+    const key = this.keyOf(exchange, symbol);
     const state = this.symbols.get(key);
     if (state === undefined) {
       this.track(key, startSymbol(exchange, symbol, sequence));
@@ -107,6 +110,26 @@ export class SequenceTracker {
     }
     this.moved.add(state);
     return advance(state, sequence, this.step);
+  }
+
+  private keyOf(exchange: string, symbol: string): string {
+    let bySymbol = this.keys.get(exchange);
+    if (bySymbol === undefined) {
+      bySymbol = new Map();
+      this.keys.set(exchange, bySymbol);
+    }
+    let key = bySymbol.get(symbol);
+    if (key === undefined) {
+      if (this.keyCount >= 2 * this.policy.maxSymbols) {
+        this.keys.clear();
+        this.keyCount = 0;
+        return this.keyOf(exchange, symbol);
+      }
+      key = exchange + '\u0000' + symbol;
+      bySymbol.set(symbol, key);
+      this.keyCount++;
+    }
+    return key;
   }
 
   private track(key: string, state: SymbolState): void {

@@ -46,4 +46,57 @@ describe('message id window', () => {
     expect(() => new MessageIdWindow(0)).toThrow(RangeError);
     expect(() => new MessageIdWindow(2).restore({ version: 2 } as never)).toThrow(K2Error);
   });
+
+  it('decides exactly as a Set of strings over a long random stream: repeats, collisions, wide and long ids, any offset', () => {
+    /** The plain definition: the last `capacity` distinct ids, first in first out. */
+    class Reference {
+      readonly ring: (string | undefined)[];
+      readonly ids = new Set<string>();
+      next = 0;
+      constructor(readonly capacity: number) {
+        this.ring = new Array(capacity);
+      }
+      admit(id: string): boolean {
+        if (this.ids.has(id)) return false;
+        const evicted = this.ring[this.next];
+        if (evicted !== undefined) this.ids.delete(evicted);
+        this.ring[this.next] = id;
+        this.next = (this.next + 1) % this.capacity;
+        this.ids.add(id);
+        return true;
+      }
+    }
+    let seed = 7;
+    const random = () => {
+      seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const idOf = (n: number) => {
+      const kind = n % 13;
+      if (kind === 0) return `é-${n}-${'ü'.repeat(n % 40)}`; // non-ASCII, widens the slots
+      if (kind === 1) return `long-${n}-${'x'.repeat(130 + (n % 50))}`; // beyond the slot width: side map
+      if (kind === 2) return ''; // empty id
+      return `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
+    };
+    for (const capacity of [1, 2, 3, 17, 256]) {
+      const window = new MessageIdWindow(capacity);
+      const reference = new Reference(capacity);
+      const encoder = new TextEncoder();
+      for (let i = 0; i < 20_000; i++) {
+        // Mostly recent ids (repeats inside and just outside the window), some far ones.
+        const n =
+          random() < 0.7 ? Math.floor(random() * capacity * 3) + (i >> 4) : Math.floor(random() * 1e6);
+        const id = idOf(n);
+        const expected = reference.admit(id);
+        // Through admitBytes from inside a larger buffer, as accept() reads a column.
+        const bytes = encoder.encode(`pre${id}post`);
+        const admitted = window.admitBytes(bytes, 3, bytes.length - 4);
+        if (admitted !== expected)
+          throw new Error(`capacity ${capacity}, step ${i}: ${id} → ${admitted}, expected ${expected}`);
+      }
+      expect(window.size).toBe(reference.ids.size);
+      expect(window.snapshot().ids.toSorted()).toEqual([...reference.ids].toSorted());
+      for (const id of reference.ids) expect(window.has(id)).toBe(true);
+    }
+  });
 });
