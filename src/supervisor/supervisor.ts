@@ -21,13 +21,13 @@ import {
 } from '../journal/index.js';
 import { createKafka, Partitioners } from '../kafka/client.js';
 import { createMetrics, initialiseSeries } from '../metrics/index.js';
-import { createQueryHandler, openQueryService } from '../query/index.js';
 import { KafkaTailSource } from '../query/kafka-source.js';
 import { Registry } from '../registry/registry.js';
 import { CodecPool } from '../workers/pool.js';
 import { type HttpEndpoints, startHttp } from './http.js';
 import { IngestService, landingTable } from './ingest.js';
 import { attachInspector } from './inspector.js';
+import { lazyQueryRoute } from './query-route.js';
 
 export interface Supervisor {
   ingest: IngestService;
@@ -155,15 +155,13 @@ export async function startSupervisor(
     health.send({ type: 'observe', observations: { ...ingest.observations(), heapRatio: heapRatio() } });
   }, 1_000).unref();
 
-  // GET /query: the hybrid query over the committed tables and the live tail, on the same pool.
-  const queries = await openQueryService(config, { pool });
+  // GET /query: the hybrid query over the committed tables and the live tail, on the same pool;
+  // the engine loads with the first query.
+  const queries = lazyQueryRoute(config, pool, (error: unknown) =>
+    log('query failed', { error: String(error) }),
+  );
   const endpoints = {
-    routes: [
-      createQueryHandler({
-        service: queries,
-        onError: (error: unknown) => log('query failed', { error: String(error) }),
-      }),
-    ],
+    routes: [queries.handler],
     metrics: metricsRegistry,
     healthy: () => true,
     ready: () => state === 'running' && behaviourFor(level).ready,
