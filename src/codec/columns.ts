@@ -93,32 +93,12 @@ export function ownedBuffer(view: ArrayBufferView | null): ArrayBuffer | undefin
 export function columnBuffers(set: ColumnSet): ArrayBuffer[] {
   if (set.arena !== undefined) return [set.arena];
   const buffers = new Set<ArrayBuffer>();
-  const add = (view: ArrayBufferView | null) => {
+  const add = <V extends View | null>(view: V): V => {
     const buffer = ownedBuffer(view);
     if (buffer) buffers.add(buffer);
+    return view;
   };
-  const visit = (column: Column) => {
-    add(column.validity);
-    switch (column.kind) {
-      case 'int64':
-        add(column.values);
-        break;
-      case 'utf8':
-        add(column.offsets);
-        add(column.data);
-        break;
-      case 'list':
-        add(column.offsets);
-        visit(column.items);
-        break;
-      case 'map':
-        add(column.offsets);
-        visit(column.keys);
-        visit(column.values);
-        break;
-    }
-  };
-  for (const column of Object.values(set.columns)) visit(column);
+  for (const column of Object.values(set.columns)) mapViews(column, add);
   return [...buffers];
 }
 
