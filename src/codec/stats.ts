@@ -1,7 +1,7 @@
 import { encodeBound } from '../iceberg/bounds.js';
 import type { DataFileStats } from '../iceberg/datafile.js';
 import type { IcebergSchema, PrimitiveType } from '../iceberg/types.js';
-import { type Column, type ColumnSet, isPresent, type Utf8Column } from './columns.js';
+import { type Column, type ColumnSet, type Int64Column, isPresent, type Utf8Column } from './columns.js';
 
 /** Per leaf column of the written file, from its Parquet footer. */
 export interface ParquetLeaf {
@@ -84,49 +84,91 @@ function itemCount(column: Column): number {
 function presentCount(validity: Uint8Array | null, rows: number): number {
   if (validity === null) return rows;
   let count = 0;
-  for (let row = 0; row < rows; row++) if (isPresent(validity, row)) count++;
+  const whole = rows >> 3;
+  for (let byte = 0; byte < whole; byte++) count += BITS[validity[byte]!]!;
+  for (let row = whole << 3; row < rows; row++) if (isPresent(validity, row)) count++;
   return count;
 }
 
+/** Set bits of each byte value. */
+const BITS = Uint8Array.from({ length: 256 }, (_, byte) => {
+  let bits = 0;
+  for (let b = byte; b !== 0; b >>= 1) bits += b & 1;
+  return bits;
+});
+
+/**
+ * Bounds are found without allocating per row: longs are compared as 32-bit word pairs (the high
+ * word signed, the low unsigned) and only the winners become bigints; strings are compared byte by
+ * byte in place. Allocating a bigint or a Buffer per row made these statistics ~30 % of a Parquet
+ * write (measured: 265 of ~900 ms for 65,000 trades).
+ */
 function columnBounds(
   type: PrimitiveType,
   columns: Column[],
   chunks: readonly ColumnSet[],
 ): { lower: Uint8Array; upper: Uint8Array | undefined } | undefined {
   if (columns[0]?.kind === 'int64') {
-    let min: bigint | undefined;
-    let max: bigint | undefined;
+    let min: [column: number, row: number] | undefined;
+    let max: [column: number, row: number] | undefined;
+    let minHigh = 0;
+    let minLow = 0;
+    let maxHigh = 0;
+    let maxLow = 0;
     columns.forEach((column, i) => {
       if (column.kind !== 'int64') throw new TypeError('mixed column kinds');
+      const words = new Int32Array(column.values.buffer, column.values.byteOffset, column.values.length * 2);
       for (let row = 0; row < chunks[i]!.rowCount; row++) {
         if (!isPresent(column.validity, row)) continue;
-        const value = column.values[row]!;
-        if (min === undefined || value < min) min = value;
-        if (max === undefined || value > max) max = value;
+        const low = words[2 * row]! >>> 0;
+        const high = words[2 * row + 1]!;
+        if (min === undefined || high < minHigh || (high === minHigh && low < minLow)) {
+          min = [i, row];
+          minHigh = high;
+          minLow = low;
+        }
+        if (max === undefined || high > maxHigh || (high === maxHigh && low > maxLow)) {
+          max = [i, row];
+          maxHigh = high;
+          maxLow = low;
+        }
       }
     });
     if (min === undefined || max === undefined) return undefined;
+    const valueAt = ([column, row]: [number, number]) => (columns[column] as Int64Column).values[row]!;
     const encode = encodeBound as (type: PrimitiveType, value: bigint) => Uint8Array;
-    return { lower: encode(type, min), upper: encode(type, max) };
+    return { lower: encode(type, valueAt(min)), upper: encode(type, valueAt(max)) };
   }
   if (columns[0]?.kind === 'utf8' && type === 'string') {
-    let min: Buffer | undefined;
-    let max: Buffer | undefined;
+    let min: Uint8Array | undefined;
+    let max: Uint8Array | undefined;
     columns.forEach((column, i) => {
-      const utf8 = column as Utf8Column;
-      const data = Buffer.from(utf8.data.buffer, utf8.data.byteOffset, utf8.data.byteLength);
+      const { data, offsets, validity } = column as Utf8Column;
       for (let row = 0; row < chunks[i]!.rowCount; row++) {
-        if (!isPresent(utf8.validity, row)) continue;
+        if (!isPresent(validity, row)) continue;
         // UTF-8 byte order is code point order, which is how Iceberg orders strings.
-        const value = data.subarray(utf8.offsets[row], utf8.offsets[row + 1]);
-        if (min === undefined || Buffer.compare(value, min) < 0) min = value;
-        if (max === undefined || Buffer.compare(value, max) > 0) max = value;
+        const start = offsets[row]!;
+        const end = offsets[row + 1]!;
+        if (min === undefined || compareBytes(data, start, end, min) < 0) min = data.subarray(start, end);
+        if (max === undefined || compareBytes(data, start, end, max) > 0) max = data.subarray(start, end);
       }
     });
     if (min === undefined || max === undefined) return undefined;
-    return { lower: truncateLower(min.toString('utf8')), upper: truncateUpper(max.toString('utf8')) };
+    const text = (bytes: Uint8Array) =>
+      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+    return { lower: truncateLower(text(min)), upper: truncateUpper(text(max)) };
   }
   return undefined;
+}
+
+/** data[start, end) against `other`, as unsigned bytes: negative, 0 or positive. */
+function compareBytes(data: Uint8Array, start: number, end: number, other: Uint8Array): number {
+  const length = Math.min(end - start, other.length);
+  for (let i = 0; i < length; i++) {
+    const difference = data[start + i]! - other[i]!;
+    if (difference !== 0) return difference;
+  }
+  return end - start - other.length;
 }
 
 function truncateLower(value: string): Uint8Array {
