@@ -19,14 +19,33 @@ export function lazyQueryRoute(
   onError: (error: unknown) => void,
   path = '/query',
 ): LazyQueryRoute {
-  let opened: Promise<{ service: QueryService; handle: QueryHandler }> | undefined;
-  let closed = false;
-  const open = () => {
-    opened ??= (async () => {
+  return lazyRoute(
+    async () => {
       const query = await import('../query/index.js');
       const service = await query.openQueryService(config, { pool });
       return { service, handle: query.createQueryHandler({ service, onError, path }) };
-    })();
+    },
+    onError,
+    path,
+  );
+}
+
+/** What the route opens on first use: something to close, and the request handler. */
+export interface OpenedRoute {
+  service: Pick<QueryService, 'close'>;
+  handle: QueryHandler;
+}
+
+/** The route around any opener (the query service in production, a stand-in in unit tests). */
+export function lazyRoute(
+  openRoute: () => Promise<OpenedRoute>,
+  onError: (error: unknown) => void,
+  path: string,
+): LazyQueryRoute {
+  let opened: Promise<OpenedRoute> | undefined;
+  let closed = false;
+  const open = () => {
+    opened ??= openRoute();
     opened.catch(() => {
       opened = undefined;
     });
