@@ -1,4 +1,5 @@
 import { isPresent, type Utf8Column } from '../codec/columns.js';
+import { hashBytes } from '../util/bytes.js';
 
 const decoder = new TextDecoder();
 
@@ -29,8 +30,7 @@ export class Interner {
 
   /** The string of the UTF-8 bytes[start, end). */
   intern(bytes: Uint8Array, start: number, end: number): string {
-    let hash = 0x811c9dc5 | 0;
-    for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
+    const hash = hashBytes(bytes, start, end);
     const length = end - start;
     let cell = hash & this.#mask;
     for (let entry = this.#table[cell]!; entry !== 0; entry = this.#table[cell]!) {

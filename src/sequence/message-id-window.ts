@@ -1,4 +1,5 @@
 import { K2Error } from '../errors/index.js';
+import { hashBytes } from '../util/bytes.js';
 
 export interface MessageIdWindowSnapshot {
   version: 1;
@@ -12,13 +13,6 @@ const MAX_SLOT_BYTES = 128;
 const INITIAL_SLOT_BYTES = 40;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-/** FNV-1a over bytes[start, end), as a 32-bit integer. */
-function hashBytes(bytes: Uint8Array, start: number, end: number): number {
-  let hash = 0x811c9dc5 | 0;
-  for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
-  return hash;
-}
 
 /**
  * The last `capacity` message ids of a partition, for dropping a message id seen again (a producer
