@@ -56,6 +56,7 @@ export default function decode(task: DecodeTask): DecodeTaskResult {
     endedAt: performance.timeOrigin + ended,
     thread: threadId,
   };
-  const buffers = [decoded.offsets, ...decoded.failures.map((failure) => failure.value)].map(ownedBuffer);
-  return transferring(result, [...columnBuffers(decoded), ...buffers.filter((b) => b !== undefined)]);
+  // The columns and row offsets share one arena; each failure keeps its own copy of its bytes.
+  const failed = decoded.failures.map((failure) => ownedBuffer(failure.value));
+  return transferring(result, [...columnBuffers(decoded), ...failed.filter((b) => b !== undefined)]);
 }

@@ -73,10 +73,6 @@ class PackAreas {
       this.#free.sort((a, b) => b.byteLength - a.byteLength).pop();
     }
   }
-
-  get idleBytes(): number {
-    return this.#free.reduce((sum, buffer) => sum + buffer.byteLength, 0);
-  }
 }
 
 /**
@@ -147,11 +143,6 @@ export class CodecPool {
     } finally {
       if (taken !== undefined) this.#areas.give(taken);
     }
-  }
-
-  /** Bytes held in idle pack areas (bounded: a few batches' worth). */
-  get idlePackBytes(): number {
-    return this.#areas.idleBytes;
   }
 
   decodeResolved(table: TableName, batch: RecordBatch, writers: WriterSchemas): Promise<DecodeTaskResult> {
