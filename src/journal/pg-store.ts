@@ -93,8 +93,9 @@ export class PgJournalStore {
       try {
         await this.options.db.query(statement);
       } catch (error) {
-        // Two processes creating at once: one wins, the other sees a duplicate catalog row.
-        if (!['23505', '42P07'].includes((error as { code?: string }).code ?? '')) throw error;
+        // Two processes creating at once: one wins, the other sees a duplicate catalog row (23505),
+        // the relation (42P07) or its row type (42710, 'type … already exists': seen in CI).
+        if (!['23505', '42P07', '42710'].includes((error as { code?: string }).code ?? '')) throw error;
       }
     }
   }
