@@ -1,5 +1,15 @@
 import type { JournalEvent } from '../../src/journal/index.js';
 
+/** A retriable storage error (S3 asking to slow down): one of every event type, and the stand-in's steady error. */
+export const storageSlowDown: JournalEvent = {
+  type: 'error.raised',
+  stage: 'encode',
+  errorClass: 'StorageError',
+  code: 'K2_ICEBERG_STORAGE',
+  retriable: true,
+  message: 'slow down',
+};
+
 /**
  * One event of every type, with the labels the supervisor uses and 64-bit values beyond 2^53
  * where the type allows: the metric projection tests and the PostgreSQL round trip share them.
@@ -121,14 +131,7 @@ export const everyEvent: JournalEvent[] = [
     code: 'K2_DECODE_UNKNOWN_SCHEMA',
     stage: 'decode',
   },
-  {
-    type: 'error.raised',
-    stage: 'encode',
-    errorClass: 'StorageError',
-    code: 'K2_ICEBERG_STORAGE',
-    retriable: true,
-    message: 'slow down',
-  },
+  storageSlowDown,
   {
     type: 'actor.transition',
     actorId: 'market.crypto.trades-0',

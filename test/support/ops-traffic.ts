@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Journal, type JournalEvent, metricsProjection, StatusProjection } from '../../src/journal/index.js';
 import { createMetrics } from '../../src/metrics/index.js';
 import { startHttp } from '../../src/supervisor/http.js';
+import { storageSlowDown } from './journal-events.js';
 
 /**
  * Journal traffic shaped like the supervisor's, through the real projections: every metric of the
@@ -152,14 +153,7 @@ export class JournalTraffic {
         message: 'lost the swap',
       });
     }
-    this.append({
-      type: 'error.raised',
-      stage: 'encode',
-      errorClass: 'StorageError',
-      code: 'K2_ICEBERG_STORAGE',
-      retriable: true,
-      message: 'slow down',
-    });
+    this.append(storageSlowDown);
   }
 
   private append(event: JournalEvent): void {
