@@ -22,4 +22,6 @@ if (wrong.length > 0) {
   console.error(`npm install did not install the locked versions:\n  ${wrong.join('\n  ')}`);
   process.exit(1);
 }
-console.log(`lockfile check: ${Object.keys(locked.packages).length - 1} locked packages, installed as locked`);
+console.log(
+  `lockfile check: ${Object.keys(locked.packages).length - 1} locked packages, installed as locked`,
+);
