@@ -50,7 +50,7 @@ export const configSchema = {
     fetchPartitionBytes: field({
       env: 'K2_KAFKA_FETCH_PARTITION_BYTES',
       parse: int(64 * 1024, 64 * 1024 * 1024),
-      default: 2 * 1024 * 1024,
+      default: 1536 * 1024,
       doc: 'bytes fetched per partition per request: the size of a decode batch (and of the records held while it decodes)',
     }),
     connectionTimeoutMs: field({
@@ -151,6 +151,12 @@ export const configSchema = {
       default: 128 * 1024 * 1024,
       doc: 'buffered source bytes of a table that trigger a commit before the interval ends',
     }),
+    encodeRows: field({
+      env: 'K2_ENCODE_ROWS',
+      parse: int(0, 50_000_000),
+      default: 50_000,
+      doc: "buffered rows of a partition encoded into Parquet right away, ahead of the commit, so waiting rows are held as a file's bytes rather than decoded columns (0: encode at commit only)",
+    }),
     httpHost: field({
       env: 'K2_HTTP_HOST',
       parse: str,
@@ -194,6 +200,12 @@ export const configSchema = {
       parse: int(1, 256),
       default: 2,
       doc: 'worker pool maximum threads',
+    }),
+    youngGenerationMb: field({
+      env: 'K2_POOL_YOUNG_GENERATION_MB',
+      parse: int(0, 1_024),
+      default: 6,
+      doc: "each pool thread's V8 young generation in MiB (0: V8's default, 3 semi-spaces of up to 16 MiB): pool tasks allocate few objects but large buffers, which a small young generation frees sooner",
     }),
   },
   limits: {

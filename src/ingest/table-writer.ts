@@ -119,12 +119,16 @@ export class TableWriter {
   /**
    * Sorts and encodes one partition's sealed rows in the pool (their buffers move there) into
    * Parquet bytes with their data-file entries, paths chosen now: an upload that fails can be
-   * repeated with the same bytes to the same paths, without the rows.
+   * repeated with the same bytes to the same paths, without the rows. Files encoded ahead of the
+   * commit come first; one that failed fails the whole range.
    */
   async encode(sealed: SealedRows): Promise<EncodedPartition> {
     const { topic, partition, fromOffset, nextOffset } = sealed;
-    const files = sealed.rows === 0 ? [] : await this.encodeFiles(sealed.chunks, sealed.keep);
-    return { sealed, topic, partition, fromOffset, nextOffset, files };
+    const [ahead, rest] = await Promise.all([
+      Promise.all(sealed.encodedAhead),
+      sealed.unencodedRows === 0 ? [] : this.encodeFiles(sealed.chunks, sealed.keep),
+    ]);
+    return { sealed, topic, partition, fromOffset, nextOffset, files: [...ahead.flat(), ...rest] };
   }
 
   /** Uploads an encoded partition's files (again, if an earlier attempt failed). */

@@ -189,6 +189,7 @@ export async function openQueryService(
       const created = new CodecPool({
         minThreads: 1,
         maxThreads: config.pool.maxThreads,
+        youngGenerationMb: config.pool.youngGenerationMb,
         limits: { maxMessageBytes: config.limits.maxMessageBytes },
       });
       releases.push(() => created.destroy());

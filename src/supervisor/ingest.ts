@@ -322,6 +322,7 @@ export class IngestService {
       const bytes = messages.reduce((n, m) => n + (m.value?.length ?? 0), 0);
       const fromOffset = state.nextOffset;
       const accepted = state.accept(decoded.decoded, fromOffset, next, bytes);
+      this.#encodeAhead(state);
       resolveOffset(batch.lastOffset());
       this.#observe(
         { topic, partition, fromOffset, nextOffset: next, bytes },
@@ -348,6 +349,14 @@ export class IngestService {
     } finally {
       this.#inFlight--;
     }
+  }
+
+  /** A partition's buffered rows past K2_ENCODE_ROWS go to the pool as Parquet files now, not at the commit. */
+  #encodeAhead(state: PartitionIngest): void {
+    const { encodeRows } = this.deps.config.supervisor;
+    if (encodeRows === 0 || state.buffered.unencodedRows < encodeRows) return;
+    const writer = this.#writers.get(state.table)!;
+    state.encodeAhead((chunks, keep) => writer.encodeFiles(chunks, keep));
   }
 
   /** True once per catch-up: the table's partitions were a commit's worth behind and now are at the end. */

@@ -103,6 +103,7 @@ export async function startSupervisor(
   const pool = new CodecPool({
     minThreads: config.pool.minThreads,
     maxThreads: config.pool.maxThreads,
+    youngGenerationMb: config.pool.youngGenerationMb,
     limits: { maxMessageBytes: config.limits.maxMessageBytes },
   });
   // The HealthActor turns observations into NOMINAL / DEGRADED / CRITICAL / SHUTDOWN with hysteresis;

@@ -33,6 +33,12 @@ export interface CodecPoolOptions {
    * ordinary queueing into errors.
    */
   maxQueue?: number;
+  /**
+   * Each thread's V8 young generation in MiB (undefined or 0: V8's default). The buffers of a task
+   * are freed only when the objects holding them are collected: measured in bench:e2e, 6 MiB took
+   * ~60 MiB off the supervisor's peak RSS with no loss of rate.
+   */
+  youngGenerationMb?: number;
 }
 
 /** Running from TypeScript sources (tests, benches), workers load them through tsx, as the parent does. */
@@ -101,6 +107,9 @@ export class CodecPool {
       // with plain messages each task's result is posted as soon as it is done.
       atomics: 'disabled',
       execArgv: fromSource ? ['--import', 'tsx'] : [],
+      ...(options.youngGenerationMb
+        ? { resourceLimits: { maxYoungGenerationSizeMb: options.youngGenerationMb } }
+        : {}),
     });
   }
 
