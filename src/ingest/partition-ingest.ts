@@ -63,8 +63,12 @@ export class PartitionIngest {
   nextOffset: bigint;
   /** Next offset of this partition's DLQ partition, as far as this process knows (null: unknown). */
   dlqNextOffset: bigint | null = null;
-  /** Source offsets already in the DLQ (written by an earlier run past the checkpoint): not written again. */
-  readonly quarantined = new Set<string>();
+  /**
+   * Source offsets already in the DLQ (written by an earlier run past the checkpoint), each with its
+   * offset in the DLQ partition: not written again, and a checkpoint's DLQ offset never passes one
+   * still ahead (see #dlqResumeOffset).
+   */
+  readonly quarantined = new Map<string, bigint>();
   #pending: SealedRows;
 
   constructor(
@@ -125,15 +129,36 @@ export class PartitionIngest {
     }
     const pending = this.#pending;
     for (const event of events) if (event.type === 'gap.detected') pending.gaps.push(gapRow(event));
-    pending.dlqNextOffset = this.dlqNextOffset;
+    this.nextOffset = batchNext;
+    this.#forgetPassedQuarantines();
+    pending.dlqNextOffset = this.#dlqResumeOffset();
     pending.chunks.push(decoded);
     pending.keep.push(keep.length === decoded.rowCount ? null : Int32Array.from(keep));
     pending.rows += keep.length;
     pending.unencodedRows += keep.length;
     pending.bytes += bytes;
     pending.nextOffset = batchNext;
-    this.nextOffset = batchNext;
     return { kept: keep.length, duplicates, events };
+  }
+
+  /** Quarantines behind the partition's position were met (or are no longer poison): forgotten. */
+  #forgetPassedQuarantines(): void {
+    if (this.quarantined.size === 0) return;
+    for (const offset of this.quarantined.keys())
+      if (BigInt(offset) < this.nextOffset) this.quarantined.delete(offset);
+  }
+
+  /**
+   * Where a restart at `nextOffset` must start reading the DLQ partition back: its known end, but no
+   * further than the earliest record an earlier run quarantined from beyond `nextOffset`. The scan on
+   * assignment moves `dlqNextOffset` to the DLQ's end; a checkpoint taken before this partition
+   * reaches those records must still lead the next run to them, or it would quarantine them again.
+   */
+  #dlqResumeOffset(): bigint | null {
+    let resume = this.dlqNextOffset;
+    if (resume === null) return null;
+    for (const at of this.quarantined.values()) if (at < resume) resume = at;
+    return resume;
   }
 
   /**
@@ -191,7 +216,7 @@ export class PartitionIngest {
       rows: 0,
       bytes: 0,
       gaps: [],
-      dlqNextOffset: this.dlqNextOffset,
+      dlqNextOffset: this.#dlqResumeOffset(),
       sequence: null,
       messageIds: null,
     };

@@ -59,7 +59,12 @@ export class Quarantine {
                 header(h, dlqHeader.sourcePartition) === String(state.partition)
               ) {
                 const offset = header(h, dlqHeader.sourceOffset);
-                if (offset !== undefined && BigInt(offset) >= state.nextOffset) state.quarantined.add(offset);
+                if (
+                  offset !== undefined &&
+                  BigInt(offset) >= state.nextOffset &&
+                  !state.quarantined.has(offset)
+                )
+                  state.quarantined.set(offset, BigInt(record.offset));
               }
             }
           },
@@ -78,7 +83,8 @@ export class Quarantine {
     onRetry: () => void = () => undefined,
   ): Promise<void> {
     const { topic, partition } = state;
-    const failures = decoded.failures.filter((f) => !state.quarantined.delete(String(f.offset)));
+    // Found by the scan: skipped here, forgotten once the batch is accepted (a failed batch is retried).
+    const failures = decoded.failures.filter((f) => !state.quarantined.has(String(f.offset)));
     if (failures.length < decoded.failures.length) {
       this.deps.log('poison already in the DLQ from an earlier run; not written again', {
         topic,

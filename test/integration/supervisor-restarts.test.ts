@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { frame } from '../../src/codec/wire.js';
-import { dlqHeader } from '../../src/dlq/index.js';
+import { dlqHeader, dlqMessage } from '../../src/dlq/index.js';
 import { ensureBuilt } from '../support/cli.js';
-import { createTopic, kafka, unique } from '../support/stack.js';
+import { createTopic, endOffsets, kafka, unique } from '../support/stack.js';
 import { supervisorConfig, tableRows } from '../support/supervisor.js';
 import { drainToEnd, killWhileIngesting } from '../support/supervisor-process.js';
 import { encodeTrade, produce, registerTrades } from '../support/trades.js';
@@ -116,4 +116,60 @@ describe('supervisor state across kill -9: sequence tracking, gaps table and DLQ
     expect(mine).toHaveLength(poisonCount);
     expect(new Set(positions).size).toBe(poisonCount);
   }, 600_000);
+
+  it('finds poison quarantined beyond a commit again after the run that saw it committed short of it', async () => {
+    // An earlier run quarantined the poison at offset 250 and died before committing it. The next
+    // run finds it when its partition is assigned, but commits only up to 200 (all there is of the
+    // rest yet): its checkpoint must still lead the run after it to that DLQ record.
+    const topic = `market.${unique('q').replace('-', '')}.trades`;
+    await createTopic(topic, 1);
+    await createTopic(`${topic}.dlq`, 1);
+    const schemaId = await registerTrades(topic);
+    const env = {
+      K2_TOPICS: topic,
+      K2_KAFKA_GROUP_ID: unique('rescan-group'),
+      K2_CATALOG_NAME: unique('rescan').replace('-', '_'),
+      K2_HTTP_PORT: '0',
+      K2_COMMIT_INTERVAL_MS: '200',
+    };
+    const trades = Array.from({ length: 299 }, (_, i) => encodeTrade(schemaId, i, 'rescan'));
+    const poison = Buffer.from([1, 0, 0, 0, 1, 2, 3]);
+    await produce(
+      topic,
+      trades.slice(0, 200).map((t) => ({ key: t.symbol, value: t.value })),
+    );
+    const earlier = dlqMessage(
+      { topic, partition: 0, offset: '250', key: Buffer.from('BTCUSDT'), value: poison, timestamp: '0' },
+      {
+        name: 'PoisonRecordError',
+        code: 'K2_DECODE_BAD_MAGIC',
+        retriable: false,
+        message: 'bad magic',
+        stage: 'decode',
+      },
+      new Date(),
+      { group: env.K2_KAFKA_GROUP_ID },
+    );
+    const producer = kafka().producer();
+    await producer.connect();
+    await producer.send({ topic: earlier.topic, acks: -1, messages: [earlier.message] });
+    await producer.disconnect();
+    const config = supervisorConfig(env);
+    await drainToEnd(env, config, topic);
+
+    await produce(topic, [
+      ...trades.slice(200, 250).map((t) => ({ key: t.symbol, value: t.value })),
+      { key: 'BTCUSDT', value: poison },
+      ...trades.slice(250).map((t) => ({ key: t.symbol, value: t.value })),
+    ]);
+    expect((await endOffsets(topic)).get(0)).toBe(300n);
+    await drainToEnd(env, config, topic);
+
+    const rows = await tableRows(config);
+    expect(rows.map((r) => r.message_id).sort()).toEqual(trades.map((t) => t.messageId).sort());
+    const dlq = await readTopic(`${topic}.dlq`, 1);
+    expect(dlq.map((r) => [r.headers[dlqHeader.group], r.headers[dlqHeader.sourceOffset]])).toEqual([
+      [env.K2_KAFKA_GROUP_ID, '250'],
+    ]);
+  }, 120_000);
 });

@@ -129,6 +129,35 @@ describe('partition ingest state', () => {
   });
 });
 
+describe('the DLQ offset a checkpoint records', () => {
+  const none = (): never =>
+    ({ rowCount: 0, columns: emptyColumns(), offsets: new BigInt64Array(0), failures: [] }) as never;
+
+  it('stays at the earliest record quarantined by an earlier run from beyond the checkpoint', () => {
+    const state = new PartitionIngest('market.crypto.trades', 0, 'trades_v2', 100n);
+    // As after the scan on assignment: the DLQ partition ends at 50, and an earlier run quarantined
+    // source offsets 120, 150 and 160 at DLQ offsets 39, 40 and 41.
+    state.dlqNextOffset = 50n;
+    state.quarantined.set('120', 39n).set('150', 40n).set('160', 41n);
+
+    state.accept(none(), 100n, 130n, 0);
+    expect(state.seal()!.dlqNextOffset).toBe(40n); // a restart at 130 must still find 150 and 160
+    expect([...state.quarantined.keys()]).toEqual(['150', '160']);
+    state.accept(none(), 130n, 155n, 0);
+    expect(state.seal()!.dlqNextOffset).toBe(41n);
+    state.accept(none(), 155n, 200n, 0);
+    expect(state.seal()!.dlqNextOffset).toBe(50n);
+    expect(state.quarantined.size).toBe(0);
+  });
+
+  it('stays unknown (read the DLQ partition from its start) when the end is unknown', () => {
+    const state = new PartitionIngest('market.crypto.trades', 0, 'trades_v2', 0n);
+    state.quarantined.set('5', 3n);
+    state.accept(none(), 0n, 2n, 0);
+    expect(state.seal()!.dlqNextOffset).toBeNull();
+  });
+});
+
 describe('gap rows', () => {
   it('become columns of the sequence_gaps table', () => {
     const columns = gapColumns(checkpoint().gaps);
