@@ -2,7 +2,9 @@
  * End to end: N trades into a local topic, then in the same run (a) a bare kafkajs consume-only
  * loop over the topic and (b) the supervisor (dist/supervisor.js, its own process) from empty to
  * fully committed. Prints both rates, b/a, commits, files, bytes/row and the supervisor's peak RSS.
- *   npm run bench:e2e -- [--trades 2000000] [--partitions 4]
+ *   npm run bench:e2e -- [--trades 2000000] [--partitions 4] [--topic market.name.trades]
+ * --topic names the topic and keeps it: a second run with the same name and counts skips the produce
+ * phase, so A/B runs of the supervisor's settings read the very same records.
  */
 import '../src/cli/quiet-sdk.js';
 import { spawn } from 'node:child_process';
@@ -25,7 +27,11 @@ import { stackContext } from '../src/stack/context.js';
 import { stackFilePath, stackUp } from '../src/stack/stack.js';
 
 const { values: args } = parseArgs({
-  options: { trades: { type: 'string', default: '2000000' }, partitions: { type: 'string', default: '4' } },
+  options: {
+    trades: { type: 'string', default: '2000000' },
+    partitions: { type: 'string', default: '4' },
+    topic: { type: 'string' },
+  },
 });
 const N = Number(args.trades);
 const PARTITIONS = Number(args.partitions);
@@ -35,11 +41,22 @@ const ctx = stackContext(process.env, () => undefined);
 await stackUp(ctx);
 const { config: base } = loadConfig({ stackFile: stackFilePath(ctx) });
 const run = randomUUID().slice(0, 8);
-const topic = `market.bench${run}.trades`;
+const topic = args.topic ?? `market.bench${run}.trades`;
 const kafka = createKafka({ clientId: 'k2-bench', brokers: base.kafka.brokers });
 const admin = kafka.admin();
 await admin.connect();
-await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true });
+const reuse = args.topic !== undefined && (await admin.listTopics()).includes(topic);
+if (reuse) {
+  const partitions = await admin.fetchTopicOffsets(topic);
+  const records = partitions.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+  if (partitions.length !== PARTITIONS || records !== N) {
+    throw new Error(
+      `topic ${topic} holds ${records} records in ${partitions.length} partitions, not ${N} in ${PARTITIONS}`,
+    );
+  }
+} else {
+  await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true });
+}
 const schemaId = await new Registry({ url: base.registry.url }).register(
   valueSubject(topic),
   avroSchemaText('trade_v2'),
@@ -54,7 +71,7 @@ const producer = kafka.producer({
   createPartitioner: Partitioners.DefaultPartitioner,
 });
 await producer.connect();
-let produced = 0;
+let produced = reuse ? N : 0;
 const produceStart = performance.now();
 const sequences = new Map<string, number>();
 while (produced < N) {
@@ -166,13 +183,18 @@ const summary: Record<string, string> = current?.summary ?? {};
 child.kill('SIGTERM');
 await new Promise((r) => child.on('close', r));
 await warehouse.close();
-await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => undefined);
+const dropped = args.topic === undefined ? [topic, `${topic}.dlq`] : [`${topic}.dlq`];
+await admin.deleteTopics({ topics: dropped }).catch(() => undefined);
 await admin.disconnect();
 
 const rate = (n: number, s: number) => Math.round(n / s).toLocaleString('en-US');
 console.log(`\nK2 e2e bench — ${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}, Node ${process.version}`);
 console.log(`trades ${N.toLocaleString('en-US')}, ${PARTITIONS} partitions`);
-console.log(`produce (idempotent, acks=all)      ${rate(N, produceSeconds).padStart(10)} trades/s`);
+console.log(
+  reuse
+    ? `produce                             skipped: ${topic} already holds the trades`
+    : `produce (idempotent, acks=all)      ${rate(N, produceSeconds).padStart(10)} trades/s`,
+);
 console.log(
   `(a) kafkajs consume-only            ${rate(N, consumeSeconds).padStart(10)} trades/s  (${consumeSeconds.toFixed(1)} s)`,
 );
