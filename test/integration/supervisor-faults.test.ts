@@ -1,6 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { frame } from '../../src/codec/wire.js';
+import { dlqHeader } from '../../src/dlq/index.js';
 import { ensureBuilt } from '../support/cli.js';
-import { kafka, unique } from '../support/stack.js';
+import { kafka, readTopic, unique } from '../support/stack.js';
 import { supervisorConfig, tableRows } from '../support/supervisor.js';
 import { drainToEnd, killWhileIngesting } from '../support/supervisor-process.js';
 import { encodeTrade, produce, registerTrades } from '../support/trades.js';
@@ -10,7 +12,7 @@ beforeAll(() => ensureBuilt());
 const TRIALS = 20;
 const PER_TRIAL = 1_500;
 
-describe('supervisor under kill -9: every record lands exactly once', () => {
+describe('supervisor under kill -9: every record lands exactly once, every poison record in the DLQ once', () => {
   it(`survives ${TRIALS} kills at random points (uploading, committing, before the Kafka commit)`, async () => {
     const topic = `market.${unique('k').replace('-', '')}.trades`;
     const admin = kafka().admin();
@@ -30,6 +32,7 @@ describe('supervisor under kill -9: every record lands exactly once', () => {
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
     const produced: string[] = [];
+    let poisonCount = 0;
     let seed = 42;
     const random = () => {
       seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
@@ -40,11 +43,17 @@ describe('supervisor under kill -9: every record lands exactly once', () => {
       const trades = Array.from({ length: PER_TRIAL }, (_, i) =>
         encodeTrade(schemaId, trial * PER_TRIAL + i, 'kill'),
       );
-      await produce(
-        topic,
-        trades.map((t) => ({ key: t.symbol, value: t.value })),
+      // Poison amid the trades: each record quarantined once, however often its batch is replayed.
+      const poison = [Buffer.from([1, 0, 0, 0, 1, 2, 3]), frame(999_999, Buffer.from([2, 4, 6]))];
+      const messages = trades.map((t) => ({ key: t.symbol, value: t.value }));
+      messages.splice(
+        PER_TRIAL >> 1,
+        0,
+        ...poison.map((value, i) => ({ key: ['BTCUSDT', 'AAPL'][i]!, value })),
       );
+      await produce(topic, messages);
       produced.push(...trades.map((t) => t.messageId));
+      poisonCount += poison.length;
       // Kill it somewhere inside its commit cycles.
       // Every other run encodes each batch ahead of its commit, so kills also land amid early encodes.
       await killWhileIngesting({ ...env, K2_ENCODE_ROWS: trial % 2 ? '1' : '50000' }, 100 + random() * 1_200);
@@ -57,5 +66,12 @@ describe('supervisor under kill -9: every record lands exactly once', () => {
     const ids = rows.map((r) => r.message_id as string);
     expect(ids.length).toBe(produced.length);
     expect(new Set(ids)).toEqual(new Set(produced));
+
+    const dlq = await readTopic(`${topic}.dlq`, poisonCount);
+    const positions = dlq
+      .filter((r) => r.headers[dlqHeader.group] === env.K2_KAFKA_GROUP_ID)
+      .map((r) => `${r.headers[dlqHeader.sourcePartition]}@${r.headers[dlqHeader.sourceOffset]}`);
+    expect(positions).toHaveLength(poisonCount);
+    expect(new Set(positions).size).toBe(poisonCount);
   }, 600_000);
 });

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { frame } from '../../src/codec/wire.js';
 import { dlqHeader, dlqMessage } from '../../src/dlq/index.js';
 import { ensureBuilt } from '../support/cli.js';
-import { createTopic, endOffsets, kafka, unique } from '../support/stack.js';
+import { createTopic, endOffsets, kafka, readTopic, unique } from '../support/stack.js';
 import { supervisorConfig, tableRows } from '../support/supervisor.js';
 import { drainToEnd, killWhileIngesting } from '../support/supervisor-process.js';
 import { encodeTrade, produce, registerTrades } from '../support/trades.js';
@@ -12,33 +12,6 @@ beforeAll(() => ensureBuilt());
 const TRIALS = 8;
 const PER_TRIAL = 1_200;
 const SYMBOLS = 4; // encodeTrade cycles BTCUSDT, ETHUSDT, SOLUSDT, AAPL
-
-/** Reads a whole topic; resolves once `count` records arrived. */
-async function readTopic(topic: string, count: number) {
-  const consumer = kafka().consumer({ groupId: unique('reader') });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const records: { headers: Record<string, string> }[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${topic}: ${records.length} of ${count}`)), 30_000);
-    void consumer.run({
-      eachMessage: async ({ message }) => {
-        const headers = Object.fromEntries(
-          Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]),
-        );
-        records.push({ headers });
-        if (records.length >= count) {
-          clearTimeout(timer);
-          resolve();
-        }
-      },
-    });
-  });
-  // Anything beyond `count` (a duplicate) arrives right behind: give it a moment.
-  await new Promise((r) => setTimeout(r, 1_000));
-  await consumer.disconnect();
-  return records;
-}
 
 describe('supervisor state across kill -9: sequence tracking, gaps table and DLQ stay exact', () => {
   it(`restores the tracker from the checkpoint of each commit (${TRIALS} kills)`, async () => {

@@ -53,3 +53,30 @@ export function pgClient(database = stack().catalog.database): pg.Client {
 export function s3() {
   return createS3Client(stack().s3);
 }
+
+/** Reads a whole topic; resolves once `count` records arrived. */
+export async function readTopic(topic: string, count: number) {
+  const consumer = kafka().consumer({ groupId: unique('reader') });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const records: { headers: Record<string, string> }[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${topic}: ${records.length} of ${count}`)), 30_000);
+    void consumer.run({
+      eachMessage: async ({ message }) => {
+        const headers = Object.fromEntries(
+          Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]),
+        );
+        records.push({ headers });
+        if (records.length >= count) {
+          clearTimeout(timer);
+          resolve();
+        }
+      },
+    });
+  });
+  // Anything beyond `count` (a duplicate) arrives right behind: give it a moment.
+  await new Promise((r) => setTimeout(r, 1_000));
+  await consumer.disconnect();
+  return records;
+}
