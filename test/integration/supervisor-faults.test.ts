@@ -3,7 +3,7 @@ import { frame } from '../../src/codec/wire.js';
 import { dlqHeader } from '../../src/dlq/index.js';
 import { ensureBuilt } from '../support/cli.js';
 import { kafka, readTopic, unique } from '../support/stack.js';
-import { supervisorConfig, tableRows } from '../support/supervisor.js';
+import { pipelineEnv, supervisorConfig, tableRows } from '../support/supervisor.js';
 import { drainToEnd, killWhileIngesting } from '../support/supervisor-process.js';
 import { encodeTrade, produce, registerTrades } from '../support/trades.js';
 
@@ -21,9 +21,7 @@ describe('supervisor under kill -9: every record lands exactly once, every poiso
     await admin.disconnect();
     const schemaId = await registerTrades(topic);
     const env = {
-      K2_TOPICS: topic,
-      K2_KAFKA_GROUP_ID: unique('kill-group'),
-      K2_CATALOG_NAME: unique('kill').replace('-', '_'),
+      ...pipelineEnv(topic, 'kill'),
       K2_HTTP_PORT: '0',
       K2_COMMIT_INTERVAL_MS: '200',
       // A killed member leaves the group when its session expires: keep that short (the stack allows 1 s).

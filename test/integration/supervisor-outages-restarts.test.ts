@@ -2,7 +2,12 @@ import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ensureBuilt } from '../support/cli.js';
 import { privateKafka, privatePostgres } from '../support/private-stack.js';
 import { createTopic, unique } from '../support/stack.js';
-import { expectLandedOnce, supervisorConfig, waitForFirstCommit } from '../support/supervisor.js';
+import {
+  expectLandedOnce,
+  pipelineEnv,
+  supervisorConfig,
+  waitForFirstCommit,
+} from '../support/supervisor.js';
 import { startSupervisorProcess } from '../support/supervisor-process.js';
 import { registerTrades, streamTrades } from '../support/trades.js';
 
@@ -19,9 +24,7 @@ describe('supervisor across service restarts: every record lands exactly once', 
     await createTopic(topic, 3);
     const schemaId = await registerTrades(topic);
     const env = {
-      K2_TOPICS: topic,
-      K2_KAFKA_GROUP_ID: unique('pgrestart-group'),
-      K2_CATALOG_NAME: unique('pgrestart').replace('-', '_'),
+      ...pipelineEnv(topic, 'pgrestart'),
       K2_CATALOG_PORT: String(postgres.port),
       K2_HTTP_PORT: '0',
       K2_COMMIT_INTERVAL_MS: '300',

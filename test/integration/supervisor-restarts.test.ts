@@ -3,7 +3,7 @@ import { frame } from '../../src/codec/wire.js';
 import { dlqHeader, dlqMessage } from '../../src/dlq/index.js';
 import { ensureBuilt } from '../support/cli.js';
 import { createTopic, endOffsets, kafka, readTopic, unique } from '../support/stack.js';
-import { supervisorConfig, tableRows } from '../support/supervisor.js';
+import { pipelineEnv, supervisorConfig, tableRows } from '../support/supervisor.js';
 import { drainToEnd, killWhileIngesting } from '../support/supervisor-process.js';
 import { encodeTrade, produce, registerTrades } from '../support/trades.js';
 
@@ -19,9 +19,7 @@ describe('supervisor state across kill -9: sequence tracking, gaps table and DLQ
     await createTopic(topic, 2);
     const schemaId = await registerTrades(topic);
     const env = {
-      K2_TOPICS: topic,
-      K2_KAFKA_GROUP_ID: unique('restart-group'),
-      K2_CATALOG_NAME: unique('restart').replace('-', '_'),
+      ...pipelineEnv(topic, 'restart'),
       K2_HTTP_PORT: '0',
       K2_COMMIT_INTERVAL_MS: '200',
       K2_KAFKA_SESSION_TIMEOUT_MS: '2000',
@@ -99,9 +97,7 @@ describe('supervisor state across kill -9: sequence tracking, gaps table and DLQ
     await createTopic(`${topic}.dlq`, 1);
     const schemaId = await registerTrades(topic);
     const env = {
-      K2_TOPICS: topic,
-      K2_KAFKA_GROUP_ID: unique('rescan-group'),
-      K2_CATALOG_NAME: unique('rescan').replace('-', '_'),
+      ...pipelineEnv(topic, 'rescan'),
       K2_HTTP_PORT: '0',
       K2_COMMIT_INTERVAL_MS: '200',
     };

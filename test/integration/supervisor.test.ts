@@ -3,10 +3,23 @@ import { afterAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { frame } from '../../src/codec/wire.js';
 import { type Supervisor, startSupervisor } from '../../src/supervisor/supervisor.js';
 import { kafka, pgClient, unique } from '../support/stack.js';
-import { supervisorConfig, tableRows, waitForCommitted, waitForFirstCommit } from '../support/supervisor.js';
+import {
+  pipelineEnv,
+  supervisorConfig,
+  tableRows,
+  waitForCommitted,
+  waitForFirstCommit,
+} from '../support/supervisor.js';
 import { encodeTrade, produce, registerTrades } from '../support/trades.js';
 
 const running: Supervisor[] = [];
+
+/** Starts an in-process supervisor on `env` (stopped once the file is done) and gives its config. */
+async function startOwn(env: Record<string, string>) {
+  const config = supervisorConfig(env);
+  running.push(await startSupervisor(config, { handleSignals: false }));
+  return config;
+}
 afterAll(async () => {
   for (const s of running) await s.stop();
 });
@@ -156,16 +169,12 @@ describe('supervisor: Kafka → Iceberg exactly once', () => {
       topic,
       trades.map((t) => ({ key: t.symbol, value: t.value })),
     );
-    const config = supervisorConfig({
-      K2_TOPICS: topic,
-      K2_KAFKA_GROUP_ID: unique('bytes-group'),
-      K2_CATALOG_NAME: unique('bytes').replace('-', '_'),
+    const config = await startOwn({
+      ...pipelineEnv(topic, 'bytes'),
       // Only the bytes trigger can commit within the test: the interval is 5 minutes, the row trigger 500k.
       K2_COMMIT_INTERVAL_MS: '300000',
       K2_COMMIT_BYTES: '65536',
     });
-    const supervisor = await startSupervisor(config, { handleSignals: false });
-    running.push(supervisor);
     await waitForFirstCommit(config, topic, 30_000);
   });
 
@@ -179,16 +188,12 @@ describe('supervisor: Kafka → Iceberg exactly once', () => {
       ...trades.map((t) => ({ key: t.symbol, value: t.value })),
       ...resent.map((t) => ({ key: t.symbol, value: t.value })),
     ]);
-    const config = supervisorConfig({
-      K2_TOPICS: topic,
-      K2_KAFKA_GROUP_ID: unique('ahead-group'),
-      K2_CATALOG_NAME: unique('ahead').replace('-', '_'),
+    const config = await startOwn({
+      ...pipelineEnv(topic, 'ahead'),
       // Every batch with a kept row is encoded as it arrives; small fetches make many such batches.
       K2_ENCODE_ROWS: '1',
       K2_KAFKA_FETCH_PARTITION_BYTES: '65536',
     });
-    const supervisor = await startSupervisor(config, { handleSignals: false });
-    running.push(supervisor);
     await waitForCommitted(config, topic);
     const rows = await tableRows(config);
     expect(rows).toHaveLength(trades.length);

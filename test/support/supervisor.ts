@@ -8,7 +8,16 @@ import { liveEntries } from '../../src/iceberg/entries.js';
 import { decodeOffsets, groupOffsets, offsetsKey } from '../../src/iceberg/offsets.js';
 import { loadTable, readManifestFiles } from '../../src/iceberg/table.js';
 import { openWarehouse } from '../../src/iceberg/warehouse.js';
-import { endOffsets } from './stack.js';
+import { endOffsets, unique } from './stack.js';
+
+/** Env giving a test's supervisor `topic` with a consumer group and a catalog of its own, named after `name`. */
+export function pipelineEnv(topic: string, name: string) {
+  return {
+    K2_TOPICS: topic,
+    K2_KAFKA_GROUP_ID: unique(`${name}-group`),
+    K2_CATALOG_NAME: unique(name).replace('-', '_'),
+  };
+}
 
 /** A supervisor config on the local stack with its own group and catalog, so tests never share a table. */
 export function supervisorConfig(env: Record<string, string>): K2Config {
