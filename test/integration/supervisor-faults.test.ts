@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { frame } from '../../src/codec/wire.js';
 import { dlqHeader } from '../../src/dlq/index.js';
 import { ensureBuilt } from '../support/cli.js';
-import { kafka, readTopic, unique } from '../support/stack.js';
+import { createTopic, readTopic, unique } from '../support/stack.js';
 import { pipelineEnv, supervisorConfig, tableRows } from '../support/supervisor.js';
 import { drainToEnd, killWhileIngesting } from '../support/supervisor-process.js';
 import { encodeTrade, produce, registerTrades } from '../support/trades.js';
@@ -15,10 +15,7 @@ const PER_TRIAL = 1_500;
 describe('supervisor under kill -9: every record lands exactly once, every poison record in the DLQ once', () => {
   it(`survives ${TRIALS} kills at random points (uploading, committing, before the Kafka commit)`, async () => {
     const topic = `market.${unique('k').replace('-', '')}.trades`;
-    const admin = kafka().admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
-    await admin.disconnect();
+    await createTopic(topic, 3);
     const schemaId = await registerTrades(topic);
     const env = {
       ...pipelineEnv(topic, 'kill'),

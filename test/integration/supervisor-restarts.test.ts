@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { frame } from '../../src/codec/wire.js';
 import { dlqHeader, dlqMessage } from '../../src/dlq/index.js';
 import { ensureBuilt } from '../support/cli.js';
-import { createTopic, endOffsets, kafka, readTopic, unique } from '../support/stack.js';
+import { createTopic, endOffsets, readTopic, unique } from '../support/stack.js';
 import { pipelineEnv, supervisorConfig, tableRows } from '../support/supervisor.js';
 import { drainToEnd, killWhileIngesting } from '../support/supervisor-process.js';
 import { encodeTrade, produce, registerTrades } from '../support/trades.js';
@@ -119,10 +119,7 @@ describe('supervisor state across kill -9: sequence tracking, gaps table and DLQ
       new Date(),
       { group: env.K2_KAFKA_GROUP_ID },
     );
-    const producer = kafka().producer();
-    await producer.connect();
-    await producer.send({ topic: earlier.topic, acks: -1, messages: [earlier.message] });
-    await producer.disconnect();
+    await produce(earlier.topic, [earlier.message]);
     const config = supervisorConfig(env);
     await drainToEnd(env, config, topic);
 

@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import { afterAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { frame } from '../../src/codec/wire.js';
 import { type Supervisor, startSupervisor } from '../../src/supervisor/supervisor.js';
-import { kafka, pgClient, unique } from '../support/stack.js';
+import { createTopic, pgClient, readTopic, unique } from '../support/stack.js';
 import {
   pipelineEnv,
   supervisorConfig,
@@ -23,13 +23,6 @@ async function startOwn(env: Record<string, string>) {
 afterAll(async () => {
   for (const s of running) await s.stop();
 });
-
-async function createTopic(topic: string, partitions: number): Promise<void> {
-  const admin = kafka().admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
-  await admin.disconnect();
-}
 
 describe('supervisor: Kafka → Iceberg exactly once', () => {
   it('lands every trade once, drops resent duplicates, quarantines poison in the DLQ, records the end offsets', async () => {
@@ -62,30 +55,11 @@ describe('supervisor: Kafka → Iceberg exactly once', () => {
     expect(rows).toHaveLength(trades.length);
     expect(new Set(rows.map((r) => r.message_id))).toEqual(new Set(trades.map((t) => t.messageId)));
 
-    const consumer = kafka().consumer({ groupId: unique('dlq-reader') });
-    await consumer.connect();
-    await consumer.subscribe({ topic: `${topic}.dlq`, fromBeginning: true });
-    const quarantined: { value: Buffer; code: string }[] = [];
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`DLQ held ${quarantined.length} of ${poison.length}`)),
-        30_000,
-      );
-      void consumer.run({
-        eachMessage: async ({ message }) => {
-          quarantined.push({ value: message.value!, code: String(message.headers?.['k2.error.code']) });
-          if (quarantined.length === poison.length) {
-            clearTimeout(timer);
-            resolve();
-          }
-        },
-      });
-    });
-    await consumer.disconnect();
-    expect(quarantined.map((q) => q.value.toString('hex')).sort()).toEqual(
+    const quarantined = await readTopic(`${topic}.dlq`, poison.length);
+    expect(quarantined.map((q) => q.value!.toString('hex')).sort()).toEqual(
       poison.map((p) => p.toString('hex')).sort(),
     );
-    expect(quarantined.every((q) => q.code.startsWith('K2_'))).toBe(true);
+    expect(quarantined.every((q) => q.headers['k2.error.code']?.startsWith('K2_'))).toBe(true);
 
     const port = supervisor.http.address()!.port;
     const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as {

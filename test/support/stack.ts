@@ -54,12 +54,12 @@ export function s3() {
   return createS3Client(stack().s3);
 }
 
-/** Reads a whole topic; resolves once `count` records arrived. */
+/** Reads a whole topic (values and headers); resolves once `count` records arrived, and any beyond right behind. */
 export async function readTopic(topic: string, count: number) {
   const consumer = kafka().consumer({ groupId: unique('reader') });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
-  const records: { headers: Record<string, string> }[] = [];
+  const records: { value: Buffer | null; headers: Record<string, string> }[] = [];
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${topic}: ${records.length} of ${count}`)), 30_000);
     void consumer.run({
@@ -67,7 +67,7 @@ export async function readTopic(topic: string, count: number) {
         const headers = Object.fromEntries(
           Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]),
         );
-        records.push({ headers });
+        records.push({ value: message.value, headers });
         if (records.length >= count) {
           clearTimeout(timer);
           resolve();

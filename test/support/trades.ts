@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Message } from 'kafkajs';
 import { avroType } from '../../src/codec/avro-types.js';
 import { parseDecimal } from '../../src/codec/decimal.js';
 import { avroSchemaText } from '../../src/codec/schemas.js';
@@ -57,12 +58,8 @@ export function encodeTrade(schemaId: number, i: number, runId = randomUUID().sl
   };
 }
 
-/** Produces values keyed by symbol with an idempotent producer. */
-export async function produce(
-  topic: string,
-  messages: { key: string; value: Buffer }[],
-  brokers?: string[],
-): Promise<void> {
+/** Produces messages (values keyed by symbol, or any kafkajs message) with an idempotent producer. */
+export async function produce(topic: string, messages: Message[], brokers?: string[]): Promise<void> {
   const producer = kafka('k2-test-producer', brokers).producer({
     idempotent: true,
     maxInFlightRequests: 1,
