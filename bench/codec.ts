@@ -10,11 +10,14 @@ import { avroType } from '../src/codec/avro-types.js';
 import { type KafkaValue, packBatch } from '../src/codec/batch.js';
 import type { ColumnSet } from '../src/codec/columns.js';
 import { TableDecoder, type WriterSchemas } from '../src/codec/decode.js';
+import { partitionRows } from '../src/codec/layout.js';
 import { encodeParquet } from '../src/codec/parquet.js';
 import { avroSchemaText } from '../src/codec/schemas.js';
 import { frame } from '../src/codec/wire.js';
+import { k2TableDefinition } from '../src/iceberg/tables.js';
 import { tableSchema } from '../src/iceberg/types.js';
 import { CodecPool } from '../src/workers/pool.js';
+import write from '../src/workers/write.js';
 
 const RECORDS = Number(process.env.K2_BENCH_RECORDS ?? 400_000);
 /** A partition fetch of 2 MiB ≈ 12,500 trades (the supervisor's default 1.5 MiB gives ≈ 9,400). */
@@ -215,6 +218,37 @@ async function encodeBench(chunks: ColumnSet[]): Promise<void> {
   );
 }
 
+/**
+ * The flush's write task inline (split by partition, sort by symbol and time, gather, encode),
+ * against the encode alone above: what the layout work adds per row.
+ */
+async function writeBench(chunks: ColumnSet[]): Promise<void> {
+  const rows = chunks.reduce((sum, chunk) => sum + chunk.rowCount, 0);
+  const layout = {
+    specId: 0,
+    partitionFields: k2TableDefinition('trades_v2', 's3://bench/t').spec.fields,
+    sortColumns: ['symbol', 'timestamp'],
+  };
+  const keep = chunks.map(() => null);
+  let top = 0;
+  let split = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    let started = performance.now();
+    partitionRows(tableSchema('trades_v2'), layout, chunks, keep);
+    const splitRate = rows / ((performance.now() - started) / 1000);
+    started = performance.now();
+    await write({ table: 'trades_v2', layout, chunks, keep });
+    top = Math.max(top, rows / ((performance.now() - started) / 1000));
+    split = Math.max(split, splitRate);
+  }
+  console.log(
+    `  ${'write task, one core (split + sort + gather + encode)'.padEnd(58)} ${Math.round(top).toLocaleString('en-US').padStart(12)} rows/s`,
+  );
+  console.log(
+    `  ${'  of which split by partition + sort'.padEnd(58)} ${Math.round(split).toLocaleString('en-US').padStart(12)} rows/s`,
+  );
+}
+
 async function main(): Promise<void> {
   const cpu = cpus();
   console.log(
@@ -246,6 +280,7 @@ async function main(): Promise<void> {
   const decoder = new TableDecoder('trades_v2');
   const chunks = batches.slice(0, 100_000 / BATCH).map((batch) => decoder.decode(packBatch(batch), writers));
   await encodeBench(chunks);
+  await writeBench(chunks);
 }
 
 await main();

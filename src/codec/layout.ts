@@ -1,8 +1,8 @@
 import type { PartitionValue } from '../iceberg/datafile.js';
 import type { PartitionField } from '../iceberg/metadata.js';
-import { applyTransform, parseTransform } from '../iceberg/transforms.js';
+import { applyTransform, parseTransform, type SourceValue } from '../iceberg/transforms.js';
 import type { IcebergSchema, NestedField } from '../iceberg/types.js';
-import { type Column, type ColumnSet, isPresent } from './columns.js';
+import { type Column, type ColumnSet, type Int64Column, isPresent, type Utf8Column } from './columns.js';
 import type { RowPicks } from './select.js';
 
 /** How a table's rows are laid out in files: its partition spec and sort order. */
@@ -21,6 +21,12 @@ export interface PartitionRows {
 /**
  * Splits the kept rows of `sets` by partition tuple and sorts each part by the layout's sort
  * columns: one part becomes one data file. `keep[i]` null keeps every row of set i.
+ *
+ * Nothing is allocated per row: each row's partition value becomes a small integer code (a string
+ * is decoded only when its bytes differ from the row before; a timestamp's day or hour is plain
+ * arithmetic), and sorting compares precomputed integer keys. Allocating a tuple, a key string and
+ * two subarrays per comparison made this step cost more than the Parquet encode itself (measured:
+ * 3.0 µs a row against 1.3 µs for the encode, 200,000 trades of 16 symbols).
  */
 export function partitionRows(
   schema: IcebergSchema,
@@ -30,94 +36,375 @@ export function partitionRows(
 ): PartitionRows[] {
   const byName = new Map(schema.fields.map((f) => [f.name, f]));
   const byId = new Map(schema.fields.map((f) => [f.id, f]));
-  const sources = layout.partitionFields.map((field) => {
+  const fields = layout.partitionFields.map((field) => {
     const source = byId.get(field['source-id']);
     if (!source) throw new TypeError(`partition field ${field.name} has no source column`);
-    return { field, source, transform: parseTransform(field.transform) };
+    return new PartitionCodes(field, source, parseTransform(field.transform));
   });
-  const groups = new Map<
-    string,
-    { partition: Map<number, PartitionValue>; sources: number[]; rows: number[] }
-  >();
+  const kept = sets.map((set, s) => keep[s] ?? Int32Array.from({ length: set.rowCount }, (_, i) => i));
+  const total = kept.reduce((n, rows) => n + rows.length, 0);
+  // Pass 1: every kept row's group. Codes are < total + 1, so two of them combine into one number.
+  const radix = total + 1;
+  const packed = radix ** fields.length <= Number.MAX_SAFE_INTEGER;
+  const groupOf = new Int32Array(total);
+  const groupIds = new Map<number | string, number>();
+  const tuples: Map<number, PartitionValue>[] = [];
+  const counts: number[] = [];
+  const codes = new Array<number>(fields.length);
+  let at = 0;
   sets.forEach((set, s) => {
-    const rows = keep[s] ?? Int32Array.from({ length: set.rowCount }, (_, i) => i);
-    for (const row of rows) {
-      const values = sources.map(({ source, transform }) =>
-        applyTransform(transform, source.type, valueAt(set.columns[source.name], source, row)),
-      );
-      const key = values.map((v) => (typeof v === 'bigint' ? `${v}n` : JSON.stringify(v))).join('\u0000');
-      let group = groups.get(key);
-      if (!group) {
-        group = {
-          partition: new Map(sources.map(({ field }, i) => [field['field-id'], values[i] as PartitionValue])),
-          sources: [],
-          rows: [],
-        };
-        groups.set(key, group);
+    const columns = fields.map((f) => set.columns[f.source.name]);
+    for (const row of kept[s]!) {
+      let key: number | string = 0;
+      for (let f = 0; f < fields.length; f++) codes[f] = fields[f]!.code(columns[f], row);
+      if (packed) for (let f = 0; f < fields.length; f++) key = (key as number) * radix + codes[f]!;
+      else key = codes.join(',');
+      let group = groupIds.get(key);
+      if (group === undefined) {
+        group = tuples.length;
+        groupIds.set(key, group);
+        tuples.push(new Map(fields.map((f, i) => [f.field['field-id'], f.value(codes[i]!)])));
+        counts.push(0);
       }
-      group.sources.push(s);
-      group.rows.push(row);
+      counts[group]!++;
+      groupOf[at++] = group;
     }
   });
-  const sortFields = layout.sortColumns.map((name) => {
+  // Pass 2: each group's rows, in arrival order.
+  const groups = counts.map((count) => ({ sources: new Int32Array(count), rows: new Int32Array(count) }));
+  const filled = new Int32Array(groups.length);
+  at = 0;
+  kept.forEach((rows, s) => {
+    for (const row of rows) {
+      const g = groupOf[at++]!;
+      const group = groups[g]!;
+      group.sources[filled[g]!] = s;
+      group.rows[filled[g]!++] = row;
+    }
+  });
+  const sortKeys = layout.sortColumns.map((name) => {
     const field = byName.get(name);
     if (!field) throw new TypeError(`sort column ${name} is not in the schema`);
-    return field;
+    return SortKey.of(sets.map((set) => set.columns[field.name]));
   });
-  return [...groups.values()].map((group) => ({
-    partition: group.partition,
-    picks: sortPicks(sets, sortFields, Int32Array.from(group.sources), Int32Array.from(group.rows)),
+  return groups.map((group, g) => ({
+    partition: tuples[g]!,
+    picks: sortPicks(sortKeys, group.sources, group.rows),
   }));
 }
 
-function valueAt(column: Column | undefined, field: NestedField, row: number): bigint | string | null {
-  if (!column) throw new TypeError(`no column for ${field.name}`);
+/** A partition field's values, each given a small integer code in order of first appearance. */
+class PartitionCodes {
+  readonly #values: PartitionValue[] = [];
+  readonly #codes = new Map<unknown, number>();
+  /** The previous row's column, row and code: runs of equal strings skip the decode. */
+  #lastColumn: Column | undefined;
+  #lastRow = -1;
+  #lastCode = -1;
+  readonly #fastTime: boolean;
+
+  constructor(
+    readonly field: PartitionField,
+    readonly source: NestedField,
+    readonly transform: ReturnType<typeof parseTransform>,
+  ) {
+    this.#fastTime =
+      (transform.kind === 'day' || transform.kind === 'hour') &&
+      (source.type === 'timestamptz' || source.type === 'timestamp');
+  }
+
+  value(code: number): PartitionValue {
+    return this.#values[code]!;
+  }
+
+  code(column: Column | undefined, row: number): number {
+    if (!column) throw new TypeError(`no column for ${this.source.name}`);
+    if (!isPresent(column.validity, row)) return this.#codeOf(null);
+    if (column.kind === 'int64' && this.#fastTime) {
+      const unit = this.transform.kind === 'day' ? MICROS_PER_DAY : MICROS_PER_HOUR;
+      const micros = safeMicros(column, row);
+      if (micros !== undefined) return this.#codeOf(floorDivide(micros, unit));
+    }
+    if (column.kind === 'utf8' && this.transform.kind === 'identity') {
+      const last = this.#lastColumn;
+      if (last === column && sameBytes(column, row, this.#lastRow)) {
+        this.#lastRow = row;
+        return this.#lastCode;
+      }
+      const code = this.#codeOf(utf8At(column, row));
+      this.#lastColumn = column;
+      this.#lastRow = row;
+      this.#lastCode = code;
+      return code;
+    }
+    return this.#codeOf(applyTransform(this.transform, this.source.type, valueAt(column, this.source, row)));
+  }
+
+  /** Values of one field are of one type, so a Map keyed by the value itself tells them apart. */
+  #codeOf(value: PartitionValue | SourceValue): number {
+    let code = this.#codes.get(value);
+    if (code === undefined) {
+      code = this.#values.length;
+      this.#values.push(value as PartitionValue);
+      this.#codes.set(value, code);
+    }
+    return code;
+  }
+}
+
+/** Below every high word (a signed 32-bit value): nulls sort first. */
+const NULL_HIGH = -(2 ** 32);
+const MICROS_PER_DAY = 86_400_000_000;
+const MICROS_PER_HOUR = 3_600_000_000;
+const TWO_32 = 4_294_967_296;
+
+/** Row `row` of a long column as a number when it is exactly representable (every real timestamp). */
+function safeMicros(column: Int64Column, row: number): number | undefined {
+  const words = int64Words(column);
+  const high = words[2 * row + 1]!;
+  if (high >= 0x1fffff || high < -0x1fffff) return undefined;
+  return high * TWO_32 + (words[2 * row]! >>> 0);
+}
+
+/**
+ * Floor division of a safe integer by a day's or an hour's microseconds, exact: the quotient can
+ * round up to an integer k only if k·unit ≥ 2^53, past every safe value (the unit is no power of 2).
+ */
+function floorDivide(value: number, unit: number): number {
+  return Math.floor(value / unit);
+}
+
+const wordViews = new WeakMap<BigInt64Array, Int32Array>();
+
+/** A long column's values as (low, high) 32-bit words, little-endian as the platform stores them. */
+function int64Words(column: Int64Column): Int32Array {
+  let words = wordViews.get(column.values);
+  if (!words) {
+    const { buffer, byteOffset, length } = column.values;
+    words = new Int32Array(buffer, byteOffset, length * 2);
+    wordViews.set(column.values, words);
+  }
+  return words;
+}
+
+function utf8At(column: Utf8Column, row: number): string {
+  return Buffer.from(column.data.buffer, column.data.byteOffset, column.data.byteLength).toString(
+    'utf8',
+    column.offsets[row],
+    column.offsets[row + 1],
+  );
+}
+
+function sameBytes(column: Utf8Column, row: number, other: number): boolean {
+  if (other < 0 || !isPresent(column.validity, other)) return false;
+  const { data, offsets } = column;
+  const start = offsets[row]!;
+  const length = offsets[row + 1]! - start;
+  const otherStart = offsets[other]!;
+  if (offsets[other + 1]! - otherStart !== length) return false;
+  for (let i = 0; i < length; i++) if (data[start + i] !== data[otherStart + i]) return false;
+  return true;
+}
+
+function valueAt(column: Column, field: NestedField, row: number): bigint | string | null {
   if (!isPresent(column.validity, row)) return null;
   if (column.kind === 'int64') return column.values[row]!;
-  if (column.kind === 'utf8') {
-    return Buffer.from(column.data.buffer, column.data.byteOffset, column.data.byteLength).toString(
-      'utf8',
-      column.offsets[row],
-      column.offsets[row + 1],
-    );
-  }
+  if (column.kind === 'utf8') return utf8At(column, row);
   throw new TypeError(`cannot partition by the nested column ${field.name}`);
 }
 
-function sortPicks(
-  sets: readonly ColumnSet[],
-  fields: readonly NestedField[],
-  sources: Int32Array,
-  rows: Int32Array,
-): RowPicks {
-  if (fields.length === 0) return { sources, rows };
-  const order = Int32Array.from({ length: rows.length }, (_, i) => i);
-  const columns = fields.map((f) => sets.map((set) => set.columns[f.name]!));
-  order.sort((a, b) => {
-    for (const perSet of columns) {
-      const c = compareRows(perSet[sources[a]!]!, rows[a]!, perSet[sources[b]!]!, rows[b]!);
-      if (c !== 0) return c;
+/**
+ * One sort column over all sets, as integers compared without allocating: a string column as the
+ * rank of each row's value among the distinct values (nulls -1, first), a long column as its
+ * 32-bit words (the high one signed, the low one unsigned) with nulls first.
+ */
+class SortKey {
+  private constructor(
+    /** Per set: each row's rank (strings), or its high words (longs); null for a missing column. */
+    readonly major: (Int32Array | null)[],
+    /** Per set, longs only: the words, low at 2i, and the validity bitmap. */
+    readonly words: (Int32Array | null)[],
+    readonly validity: (Uint8Array | null)[],
+  ) {}
+
+  static of(columns: (Column | undefined)[]): SortKey {
+    const kind = columns.find((c) => c !== undefined)?.kind;
+    if (kind === 'utf8') return new SortKey(stringRanks(columns as (Utf8Column | undefined)[]), [], []);
+    if (kind === 'int64') {
+      return new SortKey(
+        [],
+        columns.map((c) => (c ? int64Words(c as Int64Column) : null)),
+        columns.map((c) => c?.validity ?? null),
+      );
     }
-    return a - b;
-  });
-  return { sources: order.map((i) => sources[i]!), rows: order.map((i) => rows[i]!) };
+    // No column, or a nested one (not a valid Iceberg sort source): it does not order the rows.
+    return new SortKey([], [], []);
+  }
+
+  /** The key of each pick: its rank (strings), or its high and low words (longs, nulls below every value). */
+  fill(sources: Int32Array, rows: Int32Array): (Int32Array | Float64Array)[] {
+    const n = rows.length;
+    if (this.major.length > 0) {
+      const ranks = new Int32Array(n);
+      for (let i = 0; i < n; i++) ranks[i] = this.major[sources[i]!]?.[rows[i]!] ?? -1;
+      return [ranks];
+    }
+    if (this.words.length > 0) {
+      const high = new Float64Array(n);
+      const low = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        const s = sources[i]!;
+        const row = rows[i]!;
+        const words = this.words[s];
+        if (!words || !isPresent(this.validity[s]!, row)) {
+          high[i] = NULL_HIGH;
+          continue;
+        }
+        high[i] = words[2 * row + 1]!;
+        low[i] = words[2 * row]! >>> 0;
+      }
+      return [high, low];
+    }
+    return [];
+  }
 }
 
-/** Nulls first, then by value: bytes for strings (UTF-8 order is code-point order), numbers for longs. */
-function compareRows(x: Column, i: number, y: Column, j: number): number {
-  const xp = isPresent(x.validity, i);
-  const yp = isPresent(y.validity, j);
-  if (!xp || !yp) return xp === yp ? 0 : xp ? 1 : -1;
-  if (x.kind === 'int64' && y.kind === 'int64') {
-    const a = x.values[i]!;
-    const b = y.values[j]!;
-    return a < b ? -1 : a > b ? 1 : 0;
+/**
+ * Each row's rank among the distinct strings of the columns (UTF-8 byte order, which is code point
+ * order), null rows -1. Distinct values are found by hashing bytes in place.
+ */
+function stringRanks(columns: (Utf8Column | undefined)[]): (Int32Array | null)[] {
+  const distinct = new ByteSet();
+  const ids = columns.map((column) => {
+    if (!column) return null;
+    const out = new Int32Array(column.offsets.length - 1);
+    for (let row = 0; row < out.length; row++) {
+      out[row] = isPresent(column.validity, row)
+        ? distinct.add(column.data, column.offsets[row]!, column.offsets[row + 1]!)
+        : -1;
+    }
+    return out;
+  });
+  const rankOf = distinct.ranks();
+  for (const out of ids)
+    if (out) for (let row = 0; row < out.length; row++) if (out[row]! >= 0) out[row] = rankOf[out[row]!]!;
+  return ids;
+}
+
+/** Distinct byte strings, each the id of its first appearance; an open-addressing hash table. */
+class ByteSet {
+  #slots = new Int32Array(64).fill(-1);
+  readonly #data: Uint8Array[] = [];
+  readonly #start: number[] = [];
+  readonly #end: number[] = [];
+
+  add(data: Uint8Array, start: number, end: number): number {
+    let hash = 0x811c9dc5;
+    for (let i = start; i < end; i++) hash = Math.imul(hash ^ data[i]!, 0x01000193);
+    const mask = this.#slots.length - 1;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const id = this.#slots[slot]!;
+      if (id < 0) {
+        const added = this.#start.length;
+        this.#data.push(data);
+        this.#start.push(start);
+        this.#end.push(end);
+        this.#slots[slot] = added;
+        if (2 * (added + 1) > this.#slots.length) this.#grow();
+        return added;
+      }
+      if (this.#equals(id, data, start, end)) return id;
+    }
   }
-  if (x.kind === 'utf8' && y.kind === 'utf8') {
-    return Buffer.compare(
-      x.data.subarray(x.offsets[i]!, x.offsets[i + 1]!),
-      y.data.subarray(y.offsets[j]!, y.offsets[j + 1]!),
-    );
+
+  /** rank[id]: the position of value `id` in byte order. */
+  ranks(): Int32Array {
+    const order = Int32Array.from({ length: this.#start.length }, (_, i) => i);
+    order.sort((a, b) => this.#compare(a, b) || a - b);
+    const rank = new Int32Array(order.length);
+    order.forEach((id, position) => {
+      rank[id] = position;
+    });
+    return rank;
   }
-  return 0;
+
+  #equals(id: number, data: Uint8Array, start: number, end: number): boolean {
+    const other = this.#data[id]!;
+    const from = this.#start[id]!;
+    if (this.#end[id]! - from !== end - start) return false;
+    for (let i = 0; i < end - start; i++) if (other[from + i] !== data[start + i]) return false;
+    return true;
+  }
+
+  #compare(a: number, b: number): number {
+    const x = this.#data[a]!;
+    const y = this.#data[b]!;
+    const xs = this.#start[a]!;
+    const ys = this.#start[b]!;
+    const xl = this.#end[a]! - xs;
+    const yl = this.#end[b]! - ys;
+    for (let i = 0; i < Math.min(xl, yl); i++) {
+      const d = x[xs + i]! - y[ys + i]!;
+      if (d !== 0) return d;
+    }
+    return xl - yl;
+  }
+
+  #grow(): void {
+    const slots = new Int32Array(this.#slots.length * 2).fill(-1);
+    const mask = slots.length - 1;
+    for (let id = 0; id < this.#start.length; id++) {
+      let hash = 0x811c9dc5;
+      const data = this.#data[id]!;
+      for (let i = this.#start[id]!; i < this.#end[id]!; i++) hash = Math.imul(hash ^ data[i]!, 0x01000193);
+      let slot = hash & mask;
+      while (slots[slot]! >= 0) slot = (slot + 1) & mask;
+      slots[slot] = id;
+    }
+    this.#slots = slots;
+  }
+}
+
+/**
+ * The picks in sort order, stable (ties keep arrival order). A leading string key is a counting
+ * sort over its ranks; the rest of the keys then order each run of one value, which arrive
+ * already in order for market data (one symbol's trades in time), so most runs need only a check.
+ */
+function sortPicks(keys: readonly SortKey[], sources: Int32Array, rows: Int32Array): RowPicks {
+  if (keys.length === 0) return { sources, rows };
+  const columns = keys.flatMap((key) => key.fill(sources, rows));
+  const n = rows.length;
+  const compare = (from: number) => (a: number, b: number) => {
+    for (let k = from; k < columns.length; k++) {
+      const column = columns[k]!;
+      const d = column[a]! - column[b]!;
+      if (d !== 0) return d;
+    }
+    return a - b;
+  };
+  let order = Int32Array.from({ length: n }, (_, i) => i);
+  const first = columns[0]!;
+  if (first instanceof Int32Array) {
+    // Ranks are -1 (null) up to the distinct count: counting sort, then each run by the other keys.
+    let top = -1;
+    for (let i = 0; i < n; i++) if (first[i]! > top) top = first[i]!;
+    const starts = new Int32Array(top + 3);
+    for (let i = 0; i < n; i++) starts[first[i]! + 2]!++;
+    for (let r = 1; r < starts.length; r++) starts[r]! += starts[r - 1]!;
+    const next = starts.slice();
+    order = new Int32Array(n);
+    for (let i = 0; i < n; i++) order[next[first[i]! + 1]!++] = i;
+    if (columns.length > 1) {
+      const rest = compare(1);
+      for (let r = 0; r + 1 < starts.length; r++) {
+        const run = order.subarray(starts[r]!, starts[r + 1]!);
+        let sorted = true;
+        for (let i = 1; i < run.length && sorted; i++) sorted = rest(run[i - 1]!, run[i]!) < 0;
+        if (!sorted) run.sort(rest);
+      }
+    }
+  } else {
+    order.sort(compare(0));
+  }
+  return { sources: order.map((i) => sources[i]!), rows: order.map((i) => rows[i]!) };
 }

@@ -79,8 +79,17 @@ function gatherValidity(columns: { validity: Uint8Array | null }[], picks: RowPi
 }
 
 function gatherInt64(columns: Int64Column[], picks: RowPicks): Int64Column {
-  const values = new BigInt64Array(picks.rows.length);
-  for (let i = 0; i < picks.rows.length; i++) values[i] = columns[picks.sources[i]!]!.values[picks.rows[i]!]!;
+  // Copied as 32-bit word pairs: reading a BigInt64Array element makes a bigint, garbage per row.
+  const count = picks.rows.length;
+  const values = new BigInt64Array(count);
+  const out = new Int32Array(values.buffer);
+  const words = columns.map((c) => new Int32Array(c.values.buffer, c.values.byteOffset, c.values.length * 2));
+  for (let i = 0; i < count; i++) {
+    const from = words[picks.sources[i]!]!;
+    const row = picks.rows[i]!;
+    out[2 * i] = from[2 * row]!;
+    out[2 * i + 1] = from[2 * row + 1]!;
+  }
   return { kind: 'int64', values, validity: gatherValidity(columns, picks) };
 }
 
@@ -96,7 +105,11 @@ function gatherUtf8(columns: Utf8Column[], picks: RowPicks): Utf8Column {
   for (let i = 0; i < count; i++) {
     const column = columns[picks.sources[i]!]!;
     const row = picks.rows[i]!;
-    data.set(column.data.subarray(column.offsets[row]!, column.offsets[row + 1]!), offsets[i]!);
+    const start = column.offsets[row]!;
+    const end = column.offsets[row + 1]!;
+    // Short values byte by byte: a subarray per value was most of this loop's cost, and garbage.
+    if (end - start > 64) data.set(column.data.subarray(start, end), offsets[i]!);
+    else for (let from = start, to = offsets[i]!; from < end; ) data[to++] = column.data[from++]!;
   }
   return { kind: 'utf8', offsets, data, validity: gatherValidity(columns, picks) };
 }

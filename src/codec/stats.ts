@@ -140,8 +140,14 @@ function columnBounds(
     return { lower: encode(type, valueAt(min)), upper: encode(type, valueAt(max)) };
   }
   if (columns[0]?.kind === 'utf8' && type === 'string') {
-    let min: Uint8Array | undefined;
-    let max: Uint8Array | undefined;
+    // The bounds are kept as (column, start, end), not subarrays: ascending values (ids, times as
+    // text) would otherwise make a new view on every row.
+    let minColumn = -1;
+    let minStart = 0;
+    let minEnd = 0;
+    let maxColumn = -1;
+    let maxStart = 0;
+    let maxEnd = 0;
     columns.forEach((column, i) => {
       const { data, offsets, validity } = column as Utf8Column;
       for (let row = 0; row < chunks[i]!.rowCount; row++) {
@@ -149,26 +155,54 @@ function columnBounds(
         // UTF-8 byte order is code point order, which is how Iceberg orders strings.
         const start = offsets[row]!;
         const end = offsets[row + 1]!;
-        if (min === undefined || compareBytes(data, start, end, min) < 0) min = data.subarray(start, end);
-        if (max === undefined || compareBytes(data, start, end, max) > 0) max = data.subarray(start, end);
+        if (minColumn < 0) {
+          minColumn = maxColumn = i;
+          minStart = maxStart = start;
+          minEnd = maxEnd = end;
+          continue;
+        }
+        const min = (columns[minColumn] as Utf8Column).data;
+        if (compareBytes(data, start, end, min, minStart, minEnd) < 0) {
+          minColumn = i;
+          minStart = start;
+          minEnd = end;
+        }
+        const max = (columns[maxColumn] as Utf8Column).data;
+        if (compareBytes(data, start, end, max, maxStart, maxEnd) > 0) {
+          maxColumn = i;
+          maxStart = start;
+          maxEnd = end;
+        }
       }
     });
-    if (min === undefined || max === undefined) return undefined;
-    const text = (bytes: Uint8Array) =>
-      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-    return { lower: truncateLower(text(min)), upper: truncateUpper(text(max)) };
+    if (minColumn < 0) return undefined;
+    const text = (column: number, start: number, end: number) => {
+      const { data } = columns[column] as Utf8Column;
+      return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8', start, end);
+    };
+    return {
+      lower: truncateLower(text(minColumn, minStart, minEnd)),
+      upper: truncateUpper(text(maxColumn, maxStart, maxEnd)),
+    };
   }
   return undefined;
 }
 
-/** data[start, end) against `other`, as unsigned bytes: negative, 0 or positive. */
-function compareBytes(data: Uint8Array, start: number, end: number, other: Uint8Array): number {
-  const length = Math.min(end - start, other.length);
+/** data[start, end) against other[otherStart, otherEnd), as unsigned bytes: negative, 0 or positive. */
+function compareBytes(
+  data: Uint8Array,
+  start: number,
+  end: number,
+  other: Uint8Array,
+  otherStart: number,
+  otherEnd: number,
+): number {
+  const length = Math.min(end - start, otherEnd - otherStart);
   for (let i = 0; i < length; i++) {
-    const difference = data[start + i]! - other[i]!;
+    const difference = data[start + i]! - other[otherStart + i]!;
     if (difference !== 0) return difference;
   }
-  return end - start - other.length;
+  return end - start - (otherEnd - otherStart);
 }
 
 function truncateLower(value: string): Uint8Array {
