@@ -121,7 +121,8 @@ export class MessageIdWindow {
   }
 
   #equals(slot: number, bytes: Uint8Array, start: number, length: number): boolean {
-    const long = this.#long.get(slot);
+    // Only ids longer than MAX_SLOT_BYTES live in `long` (shorter ones widen the slots first).
+    const long = length > MAX_SLOT_BYTES ? this.#long.get(slot) : undefined;
     const stored = long ?? this.#bytes;
     const at = long ? 0 : slot * this.#width;
     for (let i = 0; i < length; i++) if (stored[at + i] !== bytes[start + i]) return false;
@@ -132,7 +133,11 @@ export class MessageIdWindow {
     const length = end - start;
     if (length > this.#width && length <= MAX_SLOT_BYTES) this.#widen(length);
     if (length > this.#width) this.#long.set(slot, bytes.slice(start, end));
-    else this.#bytes.set(bytes.subarray(start, end), slot * this.#width);
+    else {
+      // Byte by byte: a subarray per admitted id was garbage on the ingest thread, per record.
+      const stored = this.#bytes;
+      for (let i = 0, at = slot * this.#width; i < length; i++) stored[at + i] = bytes[start + i]!;
+    }
     this.#lengths[slot] = length;
     this.#hashes[slot] = hash;
     let cell = hash & this.#mask;
@@ -157,8 +162,8 @@ export class MessageIdWindow {
         hole = cell;
       }
     }
+    if (this.#lengths[slot]! > MAX_SLOT_BYTES) this.#long.delete(slot);
     this.#lengths[slot] = -1;
-    this.#long.delete(slot);
     this.#size--;
   }
 

@@ -49,6 +49,17 @@ export interface IngestDeps {
 
 const key = (topic: string, partition: number) => `${topic}/${partition}`;
 
+/**
+ * The messages at `offset` and after. A partition's messages come in offset order (only a fetch's
+ * first record batch starts before the fetch offset), so the scan stops at the first one at or
+ * past it: a BigInt per message skipped, not per message.
+ */
+export function messagesFrom(messages: KafkaMessage[], offset: bigint): KafkaMessage[] {
+  let first = 0;
+  while (first < messages.length && BigInt(messages[first]!.offset) < offset) first++;
+  return first === 0 ? messages : messages.slice(first);
+}
+
 /** The table a topic lands in; a topic outside K2's naming is a configuration error. */
 export function landingTable(topic: string): TableName {
   const table = tableForTopic(topic);
@@ -309,7 +320,7 @@ export class IngestService {
         return;
       }
       // Resolving moves kafkajs's fetch position only (commits are ours); unresolved, it fetches the batch again.
-      const messages = batch.messages.filter((m) => BigInt(m.offset) >= state.nextOffset);
+      const messages = messagesFrom(batch.messages, state.nextOffset);
       if (messages.length === 0) {
         resolveOffset(batch.lastOffset());
         return;
