@@ -14,7 +14,7 @@ import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { avroType } from '../src/codec/avro-types.js';
 import { parseDecimal } from '../src/codec/decimal.js';
-import { avroSchemaText } from '../src/codec/schemas.js';
+import { avroSchemaText, tableForTopic } from '../src/codec/schemas.js';
 import { frame } from '../src/codec/wire.js';
 import { loadConfig } from '../src/config/index.js';
 import { groupOffsets } from '../src/iceberg/offsets.js';
@@ -42,6 +42,12 @@ await stackUp(ctx);
 const { config: base } = loadConfig({ stackFile: stackFilePath(ctx) });
 const run = randomUUID().slice(0, 8);
 const topic = args.topic ?? `market.bench${run}.trades`;
+if (tableForTopic(topic) !== 'trades_v2') {
+  console.error(
+    `bench:e2e: --topic ${topic} is not a trades topic the supervisor takes (market.<name>.trades, lower case)`,
+  );
+  process.exit(2);
+}
 const kafka = createKafka({ clientId: 'k2-bench', brokers: base.kafka.brokers });
 const admin = kafka.admin();
 await admin.connect();
@@ -146,9 +152,11 @@ const child = spawn(process.execPath, [...nodeArgs, 'dist/supervisor.js'], {
 });
 let port: number | undefined;
 let logTail = '';
+/** K2_BENCH_LOG=1 shows the supervisor's log (0, false or unset: hidden). */
+const showLog = !['', '0', 'false'].includes(process.env.K2_BENCH_LOG ?? '');
 child.stdout!.on('data', (d: Buffer) => {
   logTail = (logTail + d.toString()).slice(-4_096);
-  if (process.env.K2_BENCH_LOG) process.stderr.write(d);
+  if (showLog) process.stderr.write(d);
   port ??= Number(/"msg":"k2 supervisor listening".*?"port":(\d+)/.exec(logTail)?.[1]) || undefined;
 });
 /** The main thread's share of the RSS, from the supervisor's own /metrics (the rest: workers, wasm, code). */
@@ -163,14 +171,23 @@ async function sampleMemory(): Promise<void> {
 const config = loadConfig({ env, stackFile: stackFilePath(ctx) }).config;
 const warehouse = openWarehouse(config);
 let peakRss = 0;
+const exited = () =>
+  new Error(
+    `supervisor exited (${child.exitCode ?? child.signalCode}) before committing every trade; its last log:\n${logTail}`,
+  );
 for (;;) {
-  const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+  if (child.exitCode !== null || child.signalCode !== null) throw exited();
+  let status = '';
+  try {
+    status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+  } catch {
+    // It exited between the check and the read: the next round reports it.
+  }
   peakRss = Math.max(peakRss, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024);
   const table = await loadTable(warehouse, 'market_data.trades_v2').catch(() => undefined);
   const recorded = table ? groupOffsets(table.metadata, group).get(topic) : undefined;
   const done = recorded && [...recorded.values()].reduce((n, o) => n + Number(o), 0) === N;
   if (done) break;
-  if (child.exitCode !== null) throw new Error(`supervisor exited with ${child.exitCode}`);
   await sampleMemory().catch(() => undefined);
   await new Promise((r) => setTimeout(r, 100));
 }
