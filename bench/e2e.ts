@@ -142,6 +142,8 @@ const env = {
   K2_CATALOG_NAME: catalogName,
   K2_HTTP_PORT: '0',
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  // As deployed (the Dockerfile, the README's service setup); a value in the environment wins.
+  MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '1',
 };
 const supervisorStart = performance.now();
 // K2_BENCH_NODE_ARGS passes flags to the supervisor's node, e.g. --cpu-prof.
@@ -206,7 +208,9 @@ await admin.disconnect();
 
 const rate = (n: number, s: number) => Math.round(n / s).toLocaleString('en-US');
 console.log(`\nK2 e2e bench — ${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}, Node ${process.version}`);
-console.log(`trades ${N.toLocaleString('en-US')}, ${PARTITIONS} partitions`);
+console.log(
+  `trades ${N.toLocaleString('en-US')}, ${PARTITIONS} partitions; supervisor with MALLOC_ARENA_MAX=${env.MALLOC_ARENA_MAX}${nodeArgs.length > 0 ? `, node ${nodeArgs.join(' ')}` : ''}`,
+);
 console.log(
   reuse
     ? `produce                             skipped: ${topic} already holds the trades`

@@ -20,7 +20,14 @@ function applyHeapGrowth(percent: number): void {
 /** `node dist/supervisor.js`: the K2 ingestion service. */
 try {
   const loaded = loadConfig();
-  console.log(JSON.stringify({ msg: 'k2 supervisor starting', config: describeConfig(loaded) }));
+  console.log(
+    JSON.stringify({
+      msg: 'k2 supervisor starting',
+      config: describeConfig(loaded),
+      // Read by glibc at process start (README, Performance: 1 takes ~50 MiB off the peak RSS).
+      mallocArenaMax: process.env.MALLOC_ARENA_MAX ?? 'unset (glibc default: 8 per core)',
+    }),
+  );
   applyHeapGrowth(loaded.config.supervisor.heapGrowingPercent);
   await startSupervisor(loaded.config, {
     onHealthShutdown: (reason) => {
