@@ -1,15 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type ColumnSet,
-  type Int64Column,
-  int64At,
-  stringAt,
-  type Utf8Column,
-} from '../../src/codec/columns.js';
+import { type ColumnSet, type Int64Column, int64At, stringAt } from '../../src/codec/columns.js';
 import { type FileLayout, partitionRows } from '../../src/codec/layout.js';
 import type { PartitionField } from '../../src/iceberg/metadata.js';
 import { applyTransform, parseTransform } from '../../src/iceberg/transforms.js';
 import type { IcebergSchema } from '../../src/iceberg/types.js';
+import { EDGE_LONGS, int64Column, seededRandom, utf8Column } from '../support/columns.js';
 
 const schema = {
   type: 'struct',
@@ -22,27 +17,13 @@ const schema = {
   ],
 } as IcebergSchema;
 
-let seed = 5;
-const random = () => {
-  seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0;
-  return seed / 2 ** 32;
-};
+const random = seededRandom(5);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
 
 const DAY = 86_400_000_000n;
 const HOUR = 3_600_000_000n;
 const STRINGS = ['', 'A', 'AB', 'ABC', 'B', 'BTCUSDT', 'ETHUSDT', 'é', 'z', '€', '\u{1f600}', 'ab'];
-const LONGS = [
-  0n,
-  -1n,
-  1n,
-  2n ** 32n - 1n,
-  2n ** 32n,
-  -(2n ** 32n),
-  2n ** 53n + 1n,
-  -(2n ** 63n),
-  2n ** 63n - 1n,
-];
+const LONGS = EDGE_LONGS;
 /** Around day and hour boundaries, before and after 1970, and beyond the safe-integer range. */
 const TIMES = [
   0n,
@@ -59,28 +40,6 @@ const TIMES = [
   2n ** 53n + 7n,
   -(2n ** 60n),
 ];
-
-function utf8(values: (string | null)[]): Utf8Column {
-  const bytes = values.map((v) => Buffer.from(v ?? ''));
-  const offsets = new Int32Array(values.length + 1);
-  bytes.forEach((b, i) => {
-    offsets[i + 1] = offsets[i]! + b.length;
-  });
-  return { kind: 'utf8', offsets, data: Uint8Array.from(Buffer.concat(bytes)), validity: validity(values) };
-}
-
-function int64(values: (bigint | null)[]): Int64Column {
-  return { kind: 'int64', values: BigInt64Array.from(values, (v) => v ?? 0n), validity: validity(values) };
-}
-
-function validity(values: unknown[]): Uint8Array | null {
-  if (values.every((v) => v !== null)) return null;
-  const bits = new Uint8Array((values.length + 7) >> 3);
-  values.forEach((v, i) => {
-    if (v !== null) bits[i >> 3]! |= 1 << (i & 7);
-  });
-  return bits;
-}
 
 function randomSet(rows: number, nulls: number): ColumnSet {
   const maybe = <T>(value: T): T | null => (random() < nulls ? null : value);
@@ -100,10 +59,10 @@ function randomSet(rows: number, nulls: number): ColumnSet {
   return {
     rowCount: rows,
     columns: {
-      symbol: utf8(columns.map((c) => c.symbol)),
-      exchange: utf8(columns.map((c) => c.exchange)),
-      ts: int64(columns.map((c) => c.ts)),
-      n: int64(columns.map((c) => c.n)),
+      symbol: utf8Column(columns.map((c) => c.symbol)),
+      exchange: utf8Column(columns.map((c) => c.exchange)),
+      ts: int64Column(columns.map((c) => c.ts)),
+      n: int64Column(columns.map((c) => c.n)),
     },
   };
 }

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { ColumnSet, Int64Column, Utf8Column } from '../../src/codec/columns.js';
+import type { ColumnSet } from '../../src/codec/columns.js';
 import { dataFileStats, STRING_BOUND_LENGTH } from '../../src/codec/stats.js';
 import { decodeBound } from '../../src/iceberg/bounds.js';
 import type { IcebergSchema } from '../../src/iceberg/types.js';
+import { EDGE_LONGS, int64Column, seededRandom, utf8Column } from '../support/columns.js';
 
 const schema: IcebergSchema = {
   type: 'struct',
@@ -13,24 +14,8 @@ const schema: IcebergSchema = {
   ],
 } as IcebergSchema;
 
-let seed = 11;
-const random = () => {
-  seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0;
-  return seed / 2 ** 32;
-};
-const LONGS = [
-  0n,
-  -1n,
-  1n,
-  2n ** 31n,
-  -(2n ** 31n),
-  2n ** 32n - 1n,
-  2n ** 32n,
-  -(2n ** 32n),
-  2n ** 53n + 1n,
-  -(2n ** 63n),
-  2n ** 63n - 1n,
-];
+const random = seededRandom(11);
+const LONGS = EDGE_LONGS;
 const STRINGS = [
   '',
   'a',
@@ -60,29 +45,8 @@ function chunk(rows: number): { set: ColumnSet; longs: (bigint | null)[]; string
       : STRINGS[Math.floor(random() * STRINGS.length)]! +
         (random() < 0.3 ? String(Math.floor(random() * 100)) : ''),
   );
-  const validity = (values: unknown[]) => {
-    const bits = new Uint8Array(Math.ceil(values.length / 8));
-    values.forEach((v, i) => {
-      if (v !== null) bits[i >> 3]! |= 1 << (i & 7);
-    });
-    return bits;
-  };
-  const encoded = strings.map((s) => Buffer.from(s ?? ''));
-  const offsets = new Int32Array(rows + 1);
-  encoded.forEach((b, i) => {
-    offsets[i + 1] = offsets[i]! + b.length;
-  });
-  const n: Int64Column = {
-    kind: 'int64',
-    values: BigInt64Array.from(longs, (v) => v ?? 0n),
-    validity: validity(longs),
-  };
-  const s: Utf8Column = {
-    kind: 'utf8',
-    offsets,
-    data: new Uint8Array(Buffer.concat(encoded)),
-    validity: validity(strings),
-  };
+  const n = int64Column(longs);
+  const s = utf8Column(strings);
   return { set: { rowCount: rows, columns: { n, s } }, longs, strings };
 }
 
