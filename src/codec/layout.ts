@@ -43,7 +43,8 @@ export function partitionRows(
   });
   const kept = sets.map((set, s) => keep[s] ?? Int32Array.from({ length: set.rowCount }, (_, i) => i));
   const total = kept.reduce((n, rows) => n + rows.length, 0);
-  // Pass 1: every kept row's group. Codes are < total + 1, so two of them combine into one number.
+  // Pass 1: every kept row's group. Codes are < total + 1: a row's codes make one number in that
+  // radix while it stays a safe integer (one, two or three fields in practice), else a string.
   const radix = total + 1;
   const packed = radix ** fields.length <= Number.MAX_SAFE_INTEGER;
   const groupOf = new Int32Array(total);
@@ -140,7 +141,10 @@ class PartitionCodes {
     return this.#codeOf(applyTransform(this.transform, this.source.type, valueAt(column, this.source, row)));
   }
 
-  /** Values of one field are of one type, so a Map keyed by the value itself tells them apart. */
+  /**
+   * Values of one field are of one type (numbers, strings or bigints: sources are longs and strings),
+   * so a Map keyed by the value itself tells them apart.
+   */
   #codeOf(value: PartitionValue | SourceValue): number {
     let code = this.#codes.get(value);
     if (code === undefined) {
@@ -220,9 +224,9 @@ function valueAt(column: Column, field: NestedField, row: number): bigint | stri
  */
 class SortKey {
   private constructor(
-    /** Per set: each row's rank (strings), or its high words (longs); null for a missing column. */
+    /** Strings only, per set: each row's rank (null rows -1); null for a set without the column. */
     readonly major: (Int32Array | null)[],
-    /** Per set, longs only: the words, low at 2i, and the validity bitmap. */
+    /** Longs only, per set: the words (low at 2i, high at 2i + 1) and the validity bitmap. */
     readonly words: (Int32Array | null)[],
     readonly validity: (Uint8Array | null)[],
   ) {}
