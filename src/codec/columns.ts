@@ -50,6 +50,15 @@ export function isPresent(validity: Uint8Array | null, row: number): boolean {
   return validity === null || (validity[row >> 3]! & (1 << (row & 7))) !== 0;
 }
 
+/**
+ * A long column's values as 32-bit words, row i's low word at 2i and its high word at 2i + 1
+ * (little-endian, as every platform Node serves on stores them): read without making a bigint.
+ */
+export function int64Words(column: Int64Column): Int32Array {
+  const { buffer, byteOffset, length } = column.values;
+  return new Int32Array(buffer, byteOffset, length * 2);
+}
+
 /** Row `row` of a string column, or null. */
 export function stringAt(column: Utf8Column, row: number): string | null {
   if (!isPresent(column.validity, row)) return null;

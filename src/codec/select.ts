@@ -1,4 +1,12 @@
-import type { Column, ColumnSet, Int64Column, ListColumn, MapColumn, Utf8Column } from './columns.js';
+import {
+  type Column,
+  type ColumnSet,
+  type Int64Column,
+  int64Words,
+  type ListColumn,
+  type MapColumn,
+  type Utf8Column,
+} from './columns.js';
 
 /** Rows picked from several column sets of one table: row i is `rows[i]` of `sets[sources[i]]`. */
 export interface RowPicks {
@@ -83,7 +91,7 @@ function gatherInt64(columns: Int64Column[], picks: RowPicks): Int64Column {
   const count = picks.rows.length;
   const values = new BigInt64Array(count);
   const out = new Int32Array(values.buffer);
-  const words = columns.map((c) => new Int32Array(c.values.buffer, c.values.byteOffset, c.values.length * 2));
+  const words = columns.map(int64Words);
   for (let i = 0; i < count; i++) {
     const from = words[picks.sources[i]!]!;
     const row = picks.rows[i]!;

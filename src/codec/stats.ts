@@ -1,7 +1,14 @@
 import { encodeBound } from '../iceberg/bounds.js';
 import type { DataFileStats } from '../iceberg/datafile.js';
 import type { IcebergSchema, PrimitiveType } from '../iceberg/types.js';
-import { type Column, type ColumnSet, type Int64Column, isPresent, type Utf8Column } from './columns.js';
+import {
+  type Column,
+  type ColumnSet,
+  type Int64Column,
+  int64Words,
+  isPresent,
+  type Utf8Column,
+} from './columns.js';
 
 /** Per leaf column of the written file, from its Parquet footer. */
 export interface ParquetLeaf {
@@ -117,7 +124,7 @@ function columnBounds(
     let maxLow = 0;
     columns.forEach((column, i) => {
       if (column.kind !== 'int64') throw new TypeError('mixed column kinds');
-      const words = new Int32Array(column.values.buffer, column.values.byteOffset, column.values.length * 2);
+      const words = int64Words(column);
       for (let row = 0; row < chunks[i]!.rowCount; row++) {
         if (!isPresent(column.validity, row)) continue;
         const low = words[2 * row]! >>> 0;

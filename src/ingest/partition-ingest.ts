@@ -10,7 +10,7 @@ import {
 } from '../sequence/index.js';
 import { MessageIdWindow } from '../sequence/message-id-window.js';
 import type { PartitionCheckpoint } from './checkpoint.js';
-import { Interner } from './interner.js';
+import { Interner } from '../codec/interner.js';
 import type { EncodedFile } from './table-writer.js';
 
 /** Encodes decoded batches (the rows `keep` names) into Parquet files; the batches' buffers move. */

@@ -22,7 +22,8 @@ const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
 
 const DAY = 86_400_000_000n;
 const HOUR = 3_600_000_000n;
-const STRINGS = ['', 'A', 'AB', 'ABC', 'B', 'BTCUSDT', 'ETHUSDT', 'é', 'z', '€', '\u{1f600}', 'ab'];
+/** Past U+FFFF (😀) against U+E000-U+FFFF (Ａ): code point order, not UTF-16's. */
+const STRINGS = ['', 'A', 'AB', 'ABC', 'B', 'BTCUSDT', 'ETHUSDT', 'é', 'z', '€', '\u{1f600}', '\uff21', 'ab'];
 const LONGS = EDGE_LONGS;
 /** Around day and hour boundaries, before and after 1970, and beyond the safe-integer range. */
 const TIMES = [

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Utf8Column } from '../../src/codec/columns.js';
-import { Interner } from '../../src/ingest/interner.js';
+import { Interner } from '../../src/codec/interner.js';
 
 function column(values: (string | null)[]): Utf8Column {
   const encoder = new TextEncoder();

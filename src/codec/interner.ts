@@ -1,12 +1,12 @@
-import { isPresent, type Utf8Column } from '../codec/columns.js';
 import { hashBytes } from '../util/bytes.js';
+import { isPresent, type Utf8Column } from './columns.js';
 
 const decoder = new TextDecoder();
 
 /**
  * One string per distinct value of a low-cardinality UTF-8 column (exchanges, symbols): the
- * ingest thread reads them for every record, and decoding each afresh allocated a string per
- * record and re-hashed it in every Map lookup. Found by the bytes' hash (open addressing); the
+ * ingest thread reads them for every record, and the write task for every row it partitions and
+ * sorts; decoding each afresh allocated a string per row and re-hashed it in every Map lookup. Found by the bytes' hash (open addressing); the
  * same string comes back for the same bytes, so Map lookups hit V8's cached hash. Bounded: past
  * `maxEntries` distinct values it starts over.
  */
