@@ -1,24 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Utf8Column } from '../../src/codec/columns.js';
 import { Interner } from '../../src/codec/interner.js';
-
-function column(values: (string | null)[]): Utf8Column {
-  const encoder = new TextEncoder();
-  const parts = values.map((v) => encoder.encode(v ?? ''));
-  const offsets = new Int32Array(values.length + 1);
-  parts.forEach((p, i) => {
-    offsets[i + 1] = offsets[i]! + p.length;
-  });
-  const data = new Uint8Array(offsets[values.length]!);
-  parts.forEach((p, i) => {
-    data.set(p, offsets[i]!);
-  });
-  const validity = new Uint8Array(Math.ceil(values.length / 8));
-  values.forEach((v, i) => {
-    if (v !== null) validity[i >> 3]! |= 1 << (i & 7);
-  });
-  return { kind: 'utf8', offsets, data, validity };
-}
+import { utf8Column as column } from '../support/columns.js';
 
 describe('Interner', () => {
   it('gives each row its value, the same string for the same bytes, and null for a null row', () => {

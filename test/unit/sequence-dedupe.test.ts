@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { K2Error } from '../../src/errors/index.js';
 import { MessageIdWindow } from '../../src/sequence/index.js';
+import { seededRandom } from '../support/columns.js';
 
 describe('message id window', () => {
   it('admits a new id once and refuses it again while it is in the window', () => {
@@ -66,11 +67,7 @@ describe('message id window', () => {
         return true;
       }
     }
-    let seed = 7;
-    const random = () => {
-      seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0;
-      return seed / 2 ** 32;
-    };
+    const random = seededRandom(7);
     const idOf = (n: number) => {
       const kind = n % 13;
       if (kind === 0) return `é-${n}-${'ü'.repeat(n % 40)}`; // non-ASCII, widens the slots
