@@ -1,5 +1,6 @@
 import { type Int64Column, int64At, type Utf8Column } from '../codec/columns.js';
 import type { DecodedBatch } from '../codec/decode.js';
+import { Interner } from '../codec/interner.js';
 import type { TableName } from '../iceberg/types.js';
 import { type GapRow, gapRow, type SequenceEvent } from '../sequence/events.js';
 import {
@@ -10,7 +11,6 @@ import {
 } from '../sequence/index.js';
 import { MessageIdWindow } from '../sequence/message-id-window.js';
 import type { PartitionCheckpoint } from './checkpoint.js';
-import { Interner } from '../codec/interner.js';
 import type { EncodedFile } from './table-writer.js';
 
 /** Encodes decoded batches (the rows `keep` names) into Parquet files; the batches' buffers move. */
