@@ -1,7 +1,8 @@
 /**
  * End to end: N trades into a local topic, then in the same run (a) a bare kafkajs consume-only
  * loop over the topic and (b) the supervisor (dist/supervisor.js, its own process) from empty to
- * fully committed. Prints both rates, b/a, commits, files, bytes/row and the supervisor's peak RSS.
+ * fully committed. Prints both rates, b/a, commits, files, bytes/row, the supervisor's peak RSS and
+ * where each phase's CPU went (the box, the consumer or supervisor, Kafka and S3, per trade).
  *   npm run bench:e2e -- [--trades 2000000] [--partitions 4] [--topic market.name.trades]
  * --topic names the topic and keeps it: a second run with the same name and counts skips the produce
  * phase, so A/B runs of the supervisor's settings read the very same records.
@@ -25,6 +26,7 @@ import { Registry } from '../src/registry/registry.js';
 import { valueSubject } from '../src/registry/subjects.js';
 import { stackContext } from '../src/stack/context.js';
 import { stackFilePath, stackUp } from '../src/stack/stack.js';
+import { cpuMeter, describeCpu } from './cpu.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -38,7 +40,16 @@ const PARTITIONS = Number(args.partitions);
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'BNBUSDT', 'XRPUSDT', 'ADAUSDT', 'DOGEUSDT', 'AAPL'];
 
 const ctx = stackContext(process.env, () => undefined);
-await stackUp(ctx);
+const stack = await stackUp(ctx);
+/** The local services whose CPU each phase reports beside the box's. */
+const servicePids = { kafka: stack.services.kafka?.pid, s3: stack.services.s3?.pid };
+const meter = (own: Record<string, number | 'self'>) =>
+  cpuMeter({
+    ...own,
+    ...Object.fromEntries(
+      Object.entries(servicePids).filter((e): e is [string, number] => e[1] !== undefined),
+    ),
+  });
 const { config: base } = loadConfig({ stackFile: stackFilePath(ctx) });
 const run = randomUUID().slice(0, 8);
 const topic = args.topic ?? `market.bench${run}.trades`;
@@ -118,6 +129,7 @@ await consumer.connect();
 await consumer.subscribe({ topic, fromBeginning: true });
 let consumed = 0;
 const consumeStart = performance.now();
+const consumeCpu = meter({ bench: 'self' });
 await new Promise<void>((resolve) => {
   void consumer.run({
     autoCommit: false,
@@ -129,6 +141,7 @@ await new Promise<void>((resolve) => {
   });
 });
 const consumeSeconds = (performance.now() - consumeStart) / 1000;
+const consumeSplit = consumeCpu.stop();
 await consumer.disconnect();
 
 // (b) the supervisor from empty to fully committed.
@@ -152,6 +165,7 @@ const child = spawn(process.execPath, [...nodeArgs, 'dist/supervisor.js'], {
   env,
   stdio: ['ignore', 'pipe', 'inherit'],
 });
+const supervisorCpu = meter({ supervisor: child.pid ?? 0, bench: 'self' });
 let port: number | undefined;
 let logTail = '';
 /** K2_BENCH_LOG=1 shows the supervisor's log (0, false or unset: hidden). */
@@ -190,10 +204,13 @@ for (;;) {
   const recorded = table ? groupOffsets(table.metadata, group).get(topic) : undefined;
   const done = recorded && [...recorded.values()].reduce((n, o) => n + Number(o), 0) === N;
   if (done) break;
+  // The last sample before it is seen done: its CPU after that is shutting down, not ingesting.
+  supervisorCpu.sample('supervisor');
   await sampleMemory().catch(() => undefined);
   await new Promise((r) => setTimeout(r, 100));
 }
 const supervisorSeconds = (performance.now() - supervisorStart) / 1000;
+const supervisorSplit = supervisorCpu.stop();
 const table = await loadTable(warehouse, 'market_data.trades_v2');
 const current = table.metadata.snapshots?.find(
   (s) => s['snapshot-id'] === table.metadata['current-snapshot-id'],
@@ -223,6 +240,16 @@ console.log(
   `(b) supervisor empty → committed    ${rate(N, supervisorSeconds).padStart(10)} trades/s  (${supervisorSeconds.toFixed(1)} s, incl. start-up)`,
 );
 console.log(`ratio b/a                           ${(consumeSeconds / supervisorSeconds).toFixed(2)}`);
+const cores = cpus().length;
+if (consumeSplit && supervisorSplit) {
+  console.log(`(a) CPU  ${describeCpu(consumeSplit, N, cores)}`);
+  console.log(`(b) CPU  ${describeCpu(supervisorSplit, N, cores)}`);
+  // The rate (b) would reach with every core busy on it at its measured cost per trade.
+  const ceiling = (N * cores) / supervisorSplit.box;
+  console.log(
+    `(b) at its CPU cost with the box 100 % busy: ${rate(ceiling, 1)} trades/s, ratio ${(ceiling / (N / consumeSeconds)).toFixed(2)}`,
+  );
+}
 console.log(
   `snapshots ${table.metadata.snapshots?.length ?? 0}, files ${summary['total-data-files']}, bytes/row ${(Number(summary['total-files-size']) / N).toFixed(1)}, rows ${summary['total-records']}`,
 );
