@@ -1,7 +1,21 @@
 import { K2Error } from '../errors/index.js';
 import { hashBytes } from '../util/bytes.js';
 
+/**
+ * The window's ids, oldest first, as one byte string: each id is its UTF-8 length as an unsigned
+ * LEB128 varint, then its bytes. One buffer instead of a string per id: a checkpoint of four
+ * 100,000-id windows was 400,000 strings on the ingest thread's heap at every commit, the largest
+ * thing live there after kafkajs's fetch (README, Performance).
+ */
 export interface MessageIdWindowSnapshot {
+  version: 2;
+  capacity: number;
+  count: number;
+  bytes: Uint8Array;
+}
+
+/** The form checkpoints written before the byte string held (still restored). */
+export interface MessageIdWindowSnapshotV1 {
   version: 1;
   capacity: number;
   /** Oldest first. */
@@ -78,30 +92,53 @@ export class MessageIdWindow {
   }
 
   snapshot(): MessageIdWindowSnapshot {
-    const ids: string[] = [];
+    let total = 0;
+    for (let slot = 0; slot < this.capacity; slot++) {
+      const length = this.#lengths[slot]!;
+      if (length >= 0) total += varintSize(length) + length;
+    }
+    const out = new Uint8Array(total);
+    let at = 0;
     for (let i = 0; i < this.capacity; i++) {
       const slot = (this.#next + i) % this.capacity;
-      if (this.#lengths[slot]! >= 0) ids.push(decoder.decode(this.#idBytes(slot)));
+      const length = this.#lengths[slot]!;
+      if (length < 0) continue;
+      for (let rest = length; ; rest >>>= 7) {
+        if (rest < 0x80) {
+          out[at++] = rest;
+          break;
+        }
+        out[at++] = (rest & 0x7f) | 0x80;
+      }
+      const long = this.#long.get(slot);
+      const stored = long ?? this.#bytes;
+      const from = long ? 0 : slot * this.#width;
+      for (let j = 0; j < length; j++) out[at++] = stored[from + j]!;
     }
-    return { version: 1, capacity: this.capacity, ids };
+    return { version: 2, capacity: this.capacity, count: this.#size, bytes: out };
+  }
+
+  /** The ids a snapshot holds, oldest first (for tools and tests; the ingest path never needs strings). */
+  static ids(snapshot: MessageIdWindowSnapshot | MessageIdWindowSnapshotV1): string[] {
+    if (snapshot.version === 1) return [...snapshot.ids];
+    return entries(snapshot).map(([start, end]) => decoder.decode(snapshot.bytes.subarray(start, end)));
   }
 
   /** Replaces the window; a snapshot larger than this window keeps its newest ids. */
-  restore(snapshot: MessageIdWindowSnapshot): void {
-    if (snapshot?.version !== 1 || !Array.isArray(snapshot.ids)) {
-      throw new K2Error('K2_DEDUPE_SNAPSHOT_INVALID', 'message id window snapshot: unsupported or malformed');
-    }
+  restore(snapshot: MessageIdWindowSnapshot | MessageIdWindowSnapshotV1): void {
+    const v1 = snapshot?.version === 1 && Array.isArray(snapshot.ids) ? snapshot.ids : undefined;
+    // Checked whole before anything changes: a malformed snapshot leaves the window as it was.
+    const v2 = v1 === undefined ? entries(snapshot as MessageIdWindowSnapshot) : undefined;
     this.#lengths.fill(-1);
     this.#table.fill(0);
     this.#long.clear();
     this.#next = 0;
     this.#size = 0;
-    for (const id of snapshot.ids.slice(-this.capacity)) this.admit(id);
-  }
-
-  #idBytes(slot: number): Uint8Array {
-    const length = this.#lengths[slot]!;
-    return this.#long.get(slot) ?? this.#bytes.subarray(slot * this.#width, slot * this.#width + length);
+    if (v1) for (const id of v1.slice(-this.capacity)) this.admit(id);
+    else {
+      const { bytes } = snapshot as MessageIdWindowSnapshot;
+      for (const [start, end] of v2!.slice(-this.capacity)) this.admitBytes(bytes, start, end);
+    }
   }
 
   /** The table cell holding the id at bytes[start, end), or -1. */
@@ -179,4 +216,43 @@ export class MessageIdWindow {
     this.#bytes = bytes;
     this.#width = width;
   }
+}
+
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n >>>= 7;
+    size++;
+  }
+  return size;
+}
+
+/** The [start, end) of each id in a version-2 snapshot; throws on anything malformed. */
+function entries(snapshot: MessageIdWindowSnapshot): [number, number][] {
+  const invalid = (reason: string) =>
+    new K2Error('K2_DEDUPE_SNAPSHOT_INVALID', `message id window snapshot: ${reason}`);
+  if (
+    snapshot?.version !== 2 ||
+    !(snapshot.bytes instanceof Uint8Array) ||
+    !Number.isSafeInteger(snapshot.count)
+  )
+    throw invalid('unsupported or malformed');
+  const { bytes } = snapshot;
+  const out: [number, number][] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    const entry = at;
+    let length = 0;
+    for (let shift = 0; ; shift += 7) {
+      if (at >= bytes.length || shift > 28) throw invalid(`bad length at byte ${entry}`);
+      const byte = bytes[at++]!;
+      length += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) break;
+    }
+    if (at + length > bytes.length) throw invalid(`id at byte ${at} runs past the end`);
+    out.push([at, at + length]);
+    at += length;
+  }
+  if (out.length !== snapshot.count) throw invalid(`holds ${out.length} ids, says ${snapshot.count}`);
+  return out;
 }

@@ -1,3 +1,4 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { TableMetadata } from '../../src/iceberg/metadata.js';
 import {
@@ -15,17 +16,20 @@ import {
 } from '../../src/ingest/checkpoint.js';
 import { gapColumns } from '../../src/ingest/gaps.js';
 import { PartitionIngest } from '../../src/ingest/partition-ingest.js';
-import { SequenceTracker } from '../../src/sequence/index.js';
+import { MessageIdWindow, SequenceTracker } from '../../src/sequence/index.js';
+
+const window = new MessageIdWindow(4);
+for (const id of ['a', 'b']) window.admit(id);
 
 const checkpoint = (): PartitionCheckpoint => ({
-  version: 1,
+  version: 2,
   group: 'g',
   topic: 'market.crypto.trades',
   partition: 3,
   fromOffset: 10n,
   nextOffset: 2n ** 62n,
   sequence: new SequenceTracker('market.crypto.trades', 3).snapshot(),
-  messageIds: { version: 1, capacity: 4, ids: ['a', 'b'] },
+  messageIds: window.snapshot(),
   gaps: [
     {
       exchange: 'BINANCE',
@@ -52,8 +56,30 @@ describe('ingest checkpoints', () => {
 
   it('refuse what is not a checkpoint, naming the object', async () => {
     await expect(decodeCheckpoint('s3://b/x', new Uint8Array([1, 2, 3]))).rejects.toThrow(CheckpointError);
-    const wrong = await encodeCheckpoint({ ...checkpoint(), version: 2 as 1 });
-    await expect(decodeCheckpoint('s3://b/x', wrong)).rejects.toThrow(/s3:\/\/b\/x: unsupported version 2/);
+    const json = (value: unknown) =>
+      gzipSync(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)));
+    const wrong = json({ ...checkpoint(), version: 3, messageIds: null });
+    await expect(decodeCheckpoint('s3://b/x', wrong)).rejects.toThrow(/s3:\/\/b\/x: unsupported version 3/);
+    // The window's bytes must be all that follows the JSON.
+    const good = gunzipSync(await encodeCheckpoint(checkpoint()));
+    const short = gzipSync(good.subarray(0, good.length - 1));
+    await expect(decodeCheckpoint('s3://b/x', short)).rejects.toThrow(
+      /message id window of 4 bytes, the file holds 3/,
+    );
+    const extra = json({ ...checkpoint(), messageIds: null });
+    await expect(
+      decodeCheckpoint('s3://b/x', gzipSync(Buffer.concat([gunzipSync(extra), Buffer.from('\nxy')]))),
+    ).rejects.toThrow(/2 bytes after the JSON/);
+  });
+
+  it('read the version 1 files earlier releases wrote: JSON alone, the ids as strings', async () => {
+    const v1 = { ...checkpoint(), version: 1, messageIds: { version: 1, capacity: 4, ids: ['a', 'b'] } };
+    const bytes = gzipSync(JSON.stringify(v1, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)));
+    const decoded = await decodeCheckpoint('s3://b/v1.json.gz', bytes);
+    expect(decoded).toEqual(v1);
+    const resumed = new MessageIdWindow(4);
+    resumed.restore(decoded.messageIds!);
+    expect(resumed.snapshot()).toEqual(window.snapshot());
   });
 
   it('are named beside the offsets and carried forward by commits of other partitions', () => {
@@ -107,7 +133,7 @@ describe('partition ingest state', () => {
     );
     const sealed = state.seal()!;
     expect(sealed.sequence?.symbols).toHaveLength(1);
-    expect(sealed.messageIds?.ids).toEqual(['m1']);
+    expect(MessageIdWindow.ids(sealed.messageIds!)).toEqual(['m1']);
 
     const resumed = new PartitionIngest('market.crypto.trades', 0, 'trades_v2', 1n);
     resumed.restore({

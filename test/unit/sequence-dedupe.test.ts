@@ -21,18 +21,46 @@ describe('message id window', () => {
     expect([window.has('b'), window.has('c')]).toEqual([false, true]);
   });
 
-  it('restores from a JSON snapshot and then decides exactly as the original', () => {
+  it('restores from a snapshot and then decides exactly as the original', () => {
     const ids = Array.from({ length: 500 }, (_, i) => `m-${(i * 7919) % 160}`);
     const original = new MessageIdWindow(64);
     for (const id of ids.slice(0, 300)) original.admit(id);
-    const snapshot = JSON.parse(JSON.stringify(original.snapshot()));
-    expect(snapshot.ids).toHaveLength(64);
+    const snapshot = original.snapshot();
+    expect(snapshot.count).toBe(64);
+    // Through a copy of its bytes, as a checkpoint file gives them back.
     const restored = new MessageIdWindow(64);
-    restored.restore(snapshot);
+    restored.restore({ ...snapshot, bytes: new Uint8Array(snapshot.bytes) });
     expect(ids.slice(300).map((id) => restored.admit(id))).toEqual(
       ids.slice(300).map((id) => original.admit(id)),
     );
     expect(restored.snapshot()).toEqual(original.snapshot());
+  });
+
+  it('snapshots ids oldest first as length-prefixed UTF-8, long and non-ASCII ids included', () => {
+    const long = `long-${'x'.repeat(300)}`; // a two-byte length, kept beside the slots
+    const window = new MessageIdWindow(3);
+    for (const id of ['gone', 'é', '', long]) window.admit(id);
+    const snapshot = window.snapshot();
+    expect(MessageIdWindow.ids(snapshot)).toEqual(['é', '', long]);
+    expect([...snapshot.bytes.subarray(0, 4)]).toEqual([2, 0xc3, 0xa9, 0]);
+    expect([...snapshot.bytes.subarray(4, 6)]).toEqual([(305 & 0x7f) | 0x80, 305 >> 7]);
+    expect(snapshot.bytes.length).toBe(4 + 2 + 305);
+    const restored = new MessageIdWindow(3);
+    restored.restore(snapshot);
+    expect([restored.has(long), restored.has('é'), restored.has(''), restored.has('gone')]).toEqual([
+      true,
+      true,
+      true,
+      false,
+    ]);
+  });
+
+  it('restores the version-1 form older checkpoints hold (ids as strings)', () => {
+    const window = new MessageIdWindow(2);
+    window.restore({ version: 1, capacity: 3, ids: ['a', 'b', 'c'] });
+    expect(MessageIdWindow.ids(window.snapshot())).toEqual(['b', 'c']);
+    expect(window.admit('c')).toBe(false);
+    expect(window.admit('a')).toBe(true);
   });
 
   it('keeps the newest ids when restoring into a smaller window', () => {
@@ -40,12 +68,20 @@ describe('message id window', () => {
     for (const id of ['a', 'b', 'c', 'd']) big.admit(id);
     const small = new MessageIdWindow(2);
     small.restore(big.snapshot());
-    expect(small.snapshot().ids).toEqual(['c', 'd']);
+    expect(MessageIdWindow.ids(small.snapshot())).toEqual(['c', 'd']);
   });
 
-  it('rejects a bad capacity and a malformed snapshot', () => {
+  it('rejects a bad capacity and a malformed snapshot, keeping what it held', () => {
     expect(() => new MessageIdWindow(0)).toThrow(RangeError);
-    expect(() => new MessageIdWindow(2).restore({ version: 2 } as never)).toThrow(K2Error);
+    const window = new MessageIdWindow(4);
+    window.admit('kept');
+    const bad = (bytes: number[], count: number) =>
+      window.restore({ version: 2, capacity: 4, count, bytes: new Uint8Array(bytes) });
+    expect(() => window.restore({ version: 3 } as never)).toThrow(K2Error);
+    expect(() => bad([3, 0x61, 0x62], 1)).toThrow(/runs past the end/);
+    expect(() => bad([0x80], 1)).toThrow(/bad length at byte 0/);
+    expect(() => bad([1, 0x61], 2)).toThrow(/holds 1 ids, says 2/);
+    expect(window.has('kept')).toBe(true);
   });
 
   it('decides exactly as a Set of strings over a long random stream: repeats, collisions, wide and long ids, any offset', () => {
@@ -92,7 +128,7 @@ describe('message id window', () => {
           throw new Error(`capacity ${capacity}, step ${i}: ${id} → ${admitted}, expected ${expected}`);
       }
       expect(window.size).toBe(reference.ids.size);
-      expect(window.snapshot().ids.toSorted()).toEqual([...reference.ids].toSorted());
+      expect(MessageIdWindow.ids(window.snapshot()).toSorted()).toEqual([...reference.ids].toSorted());
       for (const id of reference.ids) expect(window.has(id)).toBe(true);
     }
   });
