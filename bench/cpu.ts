@@ -4,6 +4,7 @@
  * prints none.
  */
 import { readFileSync } from 'node:fs';
+import { procStat } from '../src/stack/process.js';
 
 /** /proc counts in clock ticks; USER_HZ is 100 on every Linux the bench runs on. */
 const TICK_SECONDS = 0.01;
@@ -27,11 +28,8 @@ function boxBusySeconds(): number | undefined {
 
 /** A process's user + system seconds so far, over all its threads. */
 export function processSeconds(pid: number | 'self'): number | undefined {
-  const stat = read(`/proc/${pid}/stat`);
-  if (stat === undefined) return undefined;
-  // The fields after the command's closing parenthesis: state is the first, utime the 12th.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_SECONDS;
+  const fields = procStat(pid);
+  return fields && (Number(fields[11]) + Number(fields[12])) * TICK_SECONDS;
 }
 
 export type CpuSplit = {
@@ -43,8 +41,8 @@ export type CpuSplit = {
 };
 
 /**
- * Starts measuring; the returned function ends it. A process's figure is taken at `stop` unless
- * `last` is given a sample for it (a process about to be killed is sampled just before).
+ * Starts measuring; `stop` ends it. A process's figure is its CPU at its last `sample`, or at `stop`
+ * when it was never sampled (a process about to be killed is sampled just before).
  */
 export function cpuMeter(pids: Record<string, number | 'self'>): {
   sample(name: string): void;

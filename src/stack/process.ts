@@ -67,11 +67,20 @@ export function isAlive(pid: number): boolean {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
   // A zombie (exited, not yet reaped) counts as dead.
+  // No stat to read: the kill probe said it exists.
+  return procStat(pid)?.[0] !== 'Z';
+}
+
+/**
+ * The fields of /proc/<pid>/stat after the command name (which may hold spaces and parentheses):
+ * [0] is the state, [11] and [12] utime and stime in clock ticks; undefined when there is none.
+ */
+export function procStat(pid: number | 'self'): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return true;
+    return undefined;
   }
 }
 
