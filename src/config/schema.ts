@@ -53,6 +53,12 @@ export const configSchema = {
       default: 1536 * 1024,
       doc: 'bytes fetched per partition per request: the size of a decode batch (and of the records held while it decodes)',
     }),
+    batchPassthrough: field({
+      env: 'K2_KAFKA_BATCH_PASSTHROUGH',
+      parse: bool,
+      default: true,
+      doc: 'the ingest consumer reads whole record batches instead of one kafkajs message per record (src/kafka/batch-passthrough.ts); false: kafkajs decodes every record',
+    }),
     connectionTimeoutMs: field({
       env: 'K2_KAFKA_CONNECTION_TIMEOUT_MS',
       parse: int(100, 120_000),

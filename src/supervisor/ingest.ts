@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Admin, Consumer, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import { type Actor, createActor, fromPromise, type InspectionEvent } from 'xstate';
 import { type CommitCycleOutcome, commitMachine } from '../actors/commit.machine.js';
 import { type PartitionEvent, partitionMachine } from '../actors/partition.machine.js';
+import type { PackArea, RecordBatch } from '../codec/batch.js';
 import type { DecodedBatch } from '../codec/decode.js';
 import { tableForTopic } from '../codec/schemas.js';
 import type { K2Config } from '../config/index.js';
@@ -20,6 +21,7 @@ import { commitGaps, type GapPart } from '../ingest/gaps.js';
 import { PartitionIngest, type SealedRows } from '../ingest/partition-ingest.js';
 import { type EncodedPartition, type FlushedPartition, TableWriter } from '../ingest/table-writer.js';
 import { gapEvent, type Journal, sequenceObserved } from '../journal/index.js';
+import { FetchedRecords } from '../kafka/fetched.js';
 import type { TailSource } from '../query/kafka-source.js';
 import type { SequenceEvent } from '../sequence/index.js';
 import { retry } from '../util/retry.js';
@@ -48,17 +50,6 @@ export interface IngestDeps {
 }
 
 const key = (topic: string, partition: number) => `${topic}/${partition}`;
-
-/**
- * The messages at `offset` and after. A partition's messages come in offset order (only a fetch's
- * first record batch starts before the fetch offset), so the scan stops at the first one at or
- * past it: a BigInt per message skipped, not per message.
- */
-export function messagesFrom(messages: KafkaMessage[], offset: bigint): KafkaMessage[] {
-  let first = 0;
-  while (first < messages.length && BigInt(messages[first]!.offset) < offset) first++;
-  return first === 0 ? messages : messages.slice(first);
-}
 
 /** The table a topic lands in; a topic outside K2's naming is a configuration error. */
 export function landingTable(topic: string): TableName {
@@ -312,7 +303,8 @@ export class IngestService {
     const { topic, partition } = batch;
     this.#inFlight++;
     try {
-      const first = BigInt(batch.firstOffset() ?? batch.messages[0]!.offset);
+      const fetched = await FetchedRecords.of(batch.messages);
+      const first = fetched.firstOffset!;
       const state = await this.#partition(topic, partition, first);
       if (first > state.nextOffset && state.nextOffset >= 0n) {
         // Kafka is ahead of what the table holds: go back (Iceberg wins).
@@ -320,24 +312,33 @@ export class IngestService {
         return;
       }
       // Resolving moves kafkajs's fetch position only (commits are ours); unresolved, it fetches the batch again.
-      const messages = messagesFrom(batch.messages, state.nextOffset);
-      if (messages.length === 0) {
+      if (BigInt(batch.lastOffset()) < state.nextOffset) {
         resolveOffset(batch.lastOffset());
         return;
       }
       const next = BigInt(batch.lastOffset()) + 1n;
       // While a dependency is down the batch waits in retries; heartbeats keep the partition ours.
       const keepAlive = () => void heartbeat().catch(() => undefined);
-      const decoded = await this.#decode(topic, partition, state.table, messages, keepAlive);
-      await this.#quarantine.write(state, messages, decoded.decoded, keepAlive);
-      const bytes = messages.reduce((n, m) => n + (m.value?.length ?? 0), 0);
       const fromOffset = state.nextOffset;
+      let bytes = 0;
+      const decoded = await this.#decode(
+        topic,
+        partition,
+        state.table,
+        (area) => {
+          const packed = fetched.pack(fromOffset, area);
+          bytes = packed.values.length;
+          return packed;
+        },
+        keepAlive,
+      );
+      await this.#quarantine.write(state, (offset) => fetched.record(offset), decoded.decoded, keepAlive);
       const accepted = state.accept(decoded.decoded, fromOffset, next, bytes);
       this.#encodeAhead(state);
       resolveOffset(batch.lastOffset());
       this.#observe(
         { topic, partition, fromOffset, nextOffset: next, bytes },
-        messages.length,
+        decoded.decoded.rowCount + decoded.decoded.failures.length,
         decoded,
         accepted.events,
         BigInt(batch.highWatermark),
@@ -406,13 +407,13 @@ export class IngestService {
     topic: string,
     partition: number,
     table: TableName,
-    messages: KafkaMessage[],
+    pack: (area: PackArea) => RecordBatch,
     onRetry: () => void,
   ): Promise<{ decoded: DecodedBatch; durationMs: number }> {
     return retry(
       async () => {
         const started = performance.now();
-        const decoded = await this.deps.pool.decodeRecords(table, messages, this.deps.registry);
+        const decoded = await this.deps.pool.decodePacked(table, pack, this.deps.registry);
         const retriable = decoded.failures.find((f) => f.retriable);
         if (retriable) {
           this.#errors.record(0, 1);

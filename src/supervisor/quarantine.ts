@@ -4,6 +4,7 @@ import { dlqHeader, dlqMessage } from '../dlq/index.js';
 import type { CircuitBreaker } from '../health/circuit-breaker.js';
 import type { PartitionIngest } from '../ingest/partition-ingest.js';
 import type { Journal } from '../journal/index.js';
+import type { FetchedRecord } from '../kafka/fetched.js';
 import type { TailSource } from '../query/kafka-source.js';
 import { retry } from '../util/retry.js';
 
@@ -78,7 +79,7 @@ export class Quarantine {
   /** Poison records go to `<topic>.dlq` with their original bytes; acknowledged before the offsets can commit. */
   async write(
     state: PartitionIngest,
-    messages: KafkaMessage[],
+    recordAt: (offset: bigint) => FetchedRecord | undefined,
     decoded: DecodedBatch,
     onRetry: () => void = () => undefined,
   ): Promise<void> {
@@ -94,10 +95,11 @@ export class Quarantine {
     }
     if (failures.length === 0) return;
     const at = new Date();
-    const byOffset = new Map(messages.map((m) => [m.offset, m]));
     const { group } = this.deps;
     const out = failures.map((failure) => {
-      const message = byOffset.get(String(failure.offset))!;
+      const message = recordAt(failure.offset);
+      if (!message)
+        throw new RangeError(`${topic}/${partition}: no record at ${failure.offset} to quarantine`);
       return dlqMessage(
         {
           topic,

@@ -19,6 +19,7 @@ import {
   PgJournalStore,
   StatusProjection,
 } from '../journal/index.js';
+import { batchPassthroughSocketFactory } from '../kafka/batch-passthrough.js';
 import { createKafka, Partitioners } from '../kafka/client.js';
 import { createMetrics, initialiseSeries } from '../metrics/index.js';
 import { KafkaTailSource } from '../query/kafka-source.js';
@@ -87,7 +88,16 @@ export async function startSupervisor(
   const admin = kafka.admin();
   await admin.connect();
   await ensureDlqTopics(admin, config.supervisor.topics);
-  const consumer = kafka.consumer({
+  // The ingest consumer has a client of its own: its fetches hand over whole record batches.
+  const ingestKafka = config.kafka.batchPassthrough
+    ? createKafka({
+        clientId: config.kafka.clientId,
+        brokers: config.kafka.brokers,
+        connectionTimeout: config.kafka.connectionTimeoutMs,
+        socketFactory: batchPassthroughSocketFactory(),
+      })
+    : kafka;
+  const consumer = ingestKafka.consumer({
     groupId: config.kafka.groupId,
     sessionTimeout: config.kafka.sessionTimeoutMs,
     heartbeatInterval: config.kafka.heartbeatIntervalMs,

@@ -128,11 +128,23 @@ export class CodecPool {
 
   /**
    * Packs Kafka records into one of the pool's reusable shared areas and decodes them: the path
-   * for batches fetched from Kafka. The records themselves are only read.
+   * for kafkajs messages (the query's tail). The records themselves are only read.
    */
-  async decodeRecords(
+  decodeRecords(
     table: TableName,
     records: readonly KafkaValue[],
+    schemas: WriterSchemaSource,
+  ): Promise<DecodeTaskResult> {
+    return this.decodePacked(table, (area) => packBatch(records, area), schemas);
+  }
+
+  /**
+   * Decodes what `pack` writes into one of the pool's reusable shared areas (the ingest path packs
+   * whole record batches, see FetchedRecords.pack); the area is reused once the task has answered.
+   */
+  async decodePacked(
+    table: TableName,
+    pack: (area: PackArea) => RecordBatch,
     schemas: WriterSchemaSource,
   ): Promise<DecodeTaskResult> {
     let taken: SharedArrayBuffer | undefined;
@@ -143,7 +155,7 @@ export class CodecPool {
       },
     };
     const started = performance.now();
-    const batch = packBatch(records, area);
+    const batch = pack(area);
     const packMillis = performance.now() - started;
     try {
       const result = await this.decode(table, batch, schemas);
