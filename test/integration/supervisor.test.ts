@@ -1,8 +1,10 @@
 import { createServer } from 'node:net';
+import { CompressionTypes } from 'kafkajs';
 import { afterAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { frame } from '../../src/codec/wire.js';
+import { Partitioners } from '../../src/kafka/client.js';
 import { type Supervisor, startSupervisor } from '../../src/supervisor/supervisor.js';
-import { createTopic, pgClient, readTopic, unique } from '../support/stack.js';
+import { createTopic, kafka, pgClient, readTopic, unique } from '../support/stack.js';
 import {
   pipelineEnv,
   supervisorConfig,
@@ -100,6 +102,53 @@ describe('supervisor: Kafka → Iceberg exactly once', () => {
     expect(snapshots.every((r) => /^-?\d+$/.test(r.snapshot ?? ''))).toBe(true);
     expect(audit.rows.some((r) => r.type === 'actor.transition')).toBe(true);
     expect(audit.rows.some((r) => r.type === 'dlq.written')).toBe(true);
+  });
+
+  it('reads gzip batches and transactions whole (batch passthrough): aborted trades never land, poison inside a gzip batch reaches the DLQ with its headers', async () => {
+    const topic = `market.${unique('t').replace('-', '')}.trades`;
+    await createTopic(topic, 2);
+    const schemaId = await registerTrades(topic);
+    const trades = Array.from({ length: 3_000 }, (_, i) => encodeTrade(schemaId, i));
+    const abortedTrades = Array.from({ length: 500 }, (_, i) => encodeTrade(schemaId, 3_000 + i));
+    const asMessages = (list: typeof trades) => list.map((t) => ({ key: t.symbol, value: t.value }));
+    const poison = Buffer.from([1, 0, 0, 0, 1, 2, 3]);
+    const client = kafka('k2-test-passthrough');
+    const producerOptions = {
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    };
+    const gzip = client.producer(producerOptions);
+    await gzip.connect();
+    await gzip.send({
+      topic,
+      acks: -1,
+      compression: CompressionTypes.GZIP,
+      messages: [
+        ...asMessages(trades.slice(0, 1_000)),
+        { key: 'BTCUSDT', value: poison, headers: { origin: 'gzip-batch' } },
+      ],
+    });
+    await gzip.disconnect();
+    const transactional = client.producer({ ...producerOptions, transactionalId: unique('tx') });
+    await transactional.connect();
+    const committed = await transactional.transaction();
+    await committed.send({ topic, messages: asMessages(trades.slice(1_000, 2_000)) });
+    await committed.commit();
+    const aborted = await transactional.transaction();
+    await aborted.send({ topic, messages: asMessages(abortedTrades) });
+    await aborted.abort();
+    await transactional.disconnect();
+    await produce(topic, asMessages(trades.slice(2_000)));
+
+    const config = await startOwn(pipelineEnv(topic, 'passthrough'));
+    await waitForCommitted(config, topic);
+    const ids = (await tableRows(config)).map((r) => r.message_id);
+    expect(ids).toHaveLength(trades.length);
+    expect(new Set(ids)).toEqual(new Set(trades.map((t) => t.messageId)));
+    const [quarantined] = await readTopic(`${topic}.dlq`, 1);
+    expect(quarantined!.value!.equals(poison)).toBe(true);
+    expect(quarantined!.headers.origin).toBe('gzip-batch');
   });
 
   it('keeps ingesting when its metrics port is taken, and says so once', async () => {
