@@ -31,47 +31,89 @@ export interface KafkaValue {
 }
 
 /**
- * Copies the values into one buffer, noting the schema ids on the way (the pool resolves them
- * before dispatch). A null value (tombstone) packs as empty. Kafka's decimal offset strings below
- * 2^53 are written as two 32-bit words, without a BigInt per record.
+ * Writes records into a packed batch: values back to back, their ends, their offsets and the
+ * schema ids they name (the pool resolves them before dispatch). Every byte handed out is written,
+ * so no buffer is zeroed first. With an area, all three arrays live in one of its buffers; without,
+ * each owns an ArrayBuffer of the capacity asked for, so a task transfers them instead of copying.
+ */
+export class BatchPacker {
+  readonly #offsets: BigInt64Array;
+  /** The offsets as 32-bit word pairs: a safe-integer offset is written without a BigInt. */
+  readonly #words: Int32Array;
+  readonly #ends: Uint32Array;
+  readonly #values: Uint8Array;
+  readonly #ids: number[] = [];
+  #lastId = -1;
+  #count = 0;
+  #position = 0;
+
+  /** Room for `capacity` records holding `valueCapacity` bytes of values in all. */
+  constructor(capacity: number, valueCapacity: number, area?: PackArea) {
+    const offsetBytes = capacity * 8;
+    const endBytes = (capacity * 4 + 7) & ~7;
+    const shared = area?.take(offsetBytes + endBytes + valueCapacity);
+    this.#offsets = shared ? new BigInt64Array(shared, 0, capacity) : new BigInt64Array(capacity);
+    this.#ends = shared ? new Uint32Array(shared, offsetBytes, capacity) : new Uint32Array(capacity);
+    this.#values = shared
+      ? Buffer.from(shared, offsetBytes + endBytes, valueCapacity)
+      : Buffer.allocUnsafeSlow(valueCapacity);
+    this.#words = new Int32Array(this.#offsets.buffer, this.#offsets.byteOffset, capacity * 2);
+  }
+
+  /** Appends the record whose value is bytes[start, end) (empty: a tombstone) at `offset`. */
+  add(bytes: Uint8Array, start: number, end: number, offset: number | bigint): void {
+    if (end > start) {
+      const id = peekSchemaId(bytes, start, end);
+      if (id !== undefined && id !== this.#lastId) {
+        if (!this.#ids.includes(id)) this.#ids.push(id);
+        this.#lastId = id;
+      }
+      this.#values.set(
+        start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end),
+        this.#position,
+      );
+      this.#position += end - start;
+    }
+    const i = this.#count++;
+    this.#ends[i] = this.#position;
+    if (typeof offset === 'bigint') this.#offsets[i] = offset;
+    else {
+      const high = Math.floor(offset / TWO_32);
+      this.#words[2 * i] = (offset - high * TWO_32) | 0;
+      this.#words[2 * i + 1] = high;
+    }
+  }
+
+  /** The batch so far; its arrays cover exactly the records added. */
+  finish(): RecordBatch {
+    const whole = <T extends Uint8Array | Uint32Array | BigInt64Array>(view: T, length: number) =>
+      (view.length === length ? view : view.subarray(0, length)) as T;
+    return {
+      values: whole(this.#values, this.#position),
+      ends: whole(this.#ends, this.#count),
+      offsets: whole(this.#offsets, this.#count),
+      schemaIds: this.#ids,
+    };
+  }
+}
+
+/**
+ * Copies kafkajs records' values into one packed batch. Kafka's decimal offset strings below 2^53
+ * are written as two 32-bit words, without a BigInt per record. A null value packs as empty.
  */
 export function packBatch(records: readonly KafkaValue[], area?: PackArea): RecordBatch {
-  const count = records.length;
   let total = 0;
-  for (let i = 0; i < count; i++) total += records[i]!.value?.length ?? 0;
-  const offsetBytes = count * 8;
-  const endBytes = (count * 4 + 7) & ~7;
-  // Every byte is written below, so no buffer need be zeroed first. Without an area, each array
-  // owns its ArrayBuffer, so a task transfers them instead of copying.
-  const shared = area?.take(offsetBytes + endBytes + total);
-  const offsets = shared ? new BigInt64Array(shared, 0, count) : new BigInt64Array(count);
-  const ends = shared ? new Uint32Array(shared, offsetBytes, count) : new Uint32Array(count);
-  const values = shared ? Buffer.from(shared, offsetBytes + endBytes, total) : Buffer.allocUnsafeSlow(total);
-  const words = new Int32Array(offsets.buffer, offsets.byteOffset, count * 2);
-  const ids: number[] = [];
-  let lastId = -1;
-  let position = 0;
-  for (let i = 0; i < count; i++) {
-    const { value, offset } = records[i]!;
-    if (value) {
-      const id = peekSchemaId(value);
-      if (id !== undefined && id !== lastId) {
-        if (!ids.includes(id)) ids.push(id);
-        lastId = id;
-      }
-      values.set(value, position);
-      position += value.length;
-    }
-    ends[i] = position;
+  for (const record of records) total += record.value?.length ?? 0;
+  const packer = new BatchPacker(records.length, total, area);
+  for (const { value, offset } of records) {
     const small = typeof offset === 'string' && offset.length < 16 ? Number(offset) : -1;
-    if (small >= 0 && Number.isSafeInteger(small)) {
-      const high = Math.floor(small / TWO_32);
-      words[2 * i] = (small - high * TWO_32) | 0;
-      words[2 * i + 1] = high;
-    } else offsets[i] = typeof offset === 'bigint' ? offset : BigInt(offset);
+    const at = small >= 0 && Number.isSafeInteger(small) ? small : BigInt(offset);
+    packer.add(value ?? EMPTY, 0, value?.length ?? 0, at);
   }
-  return { values, ends, offsets, schemaIds: ids };
+  return packer.finish();
 }
+
+const EMPTY = new Uint8Array(0);
 
 export function recordCount(batch: RecordBatch): number {
   return batch.ends.length;

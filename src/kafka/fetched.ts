@@ -1,8 +1,7 @@
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import type { IHeaders, KafkaMessage } from 'kafkajs';
-import type { PackArea, RecordBatch } from '../codec/batch.js';
-import { peekSchemaId } from '../codec/wire.js';
+import { BatchPacker, type PackArea, type RecordBatch } from '../codec/batch.js';
 import { RECORD_BATCH_HEADER, RECORD_BATCH_MARK } from './batch-passthrough.js';
 import {
   attribute,
@@ -17,7 +16,7 @@ import {
 } from './record-batch.js';
 
 const gunzipAsync = promisify(gunzip);
-const TWO_32 = 4_294_967_296;
+const EMPTY = new Uint8Array(0);
 
 /** A record batch handed over whole (see batch-passthrough.ts), its records decompressed. */
 interface BatchSegment {
@@ -100,57 +99,23 @@ export class FetchedRecords {
   }
 
   /**
-   * The records at `from` and after, packed as packBatch packs kafkajs messages: offsets, value
-   * ends and values back to back, in an area of the pool when given. `values` holds exactly the
-   * packed bytes.
+   * The records at `from` and after, packed as packBatch packs kafkajs messages (in an area of
+   * the pool when given). `values` holds exactly the packed bytes.
    */
   pack(from: bigint, area?: PackArea): RecordBatch {
     let capacity = 0;
     let valueCapacity = 0;
     for (const segment of this.segments) {
-      if (segment.kind === 'batch') {
-        capacity += segment.count;
-        valueCapacity += segment.records.length;
-      } else {
-        capacity += 1;
-        valueCapacity += segment.message.value?.length ?? 0;
-      }
+      capacity += segment.kind === 'batch' ? segment.count : 1;
+      valueCapacity +=
+        segment.kind === 'batch' ? segment.records.length : (segment.message.value?.length ?? 0);
     }
-    const offsetBytes = capacity * 8;
-    const endBytes = (capacity * 4 + 7) & ~7;
-    const shared = area?.take(offsetBytes + endBytes + valueCapacity);
-    const buffer = shared ?? new ArrayBuffer(offsetBytes + endBytes + valueCapacity);
-    const offsets = new BigInt64Array(buffer, 0, capacity);
-    const words = new Int32Array(buffer, 0, capacity * 2);
-    const ends = new Uint32Array(buffer, offsetBytes, capacity);
-    const values = new Uint8Array(buffer, offsetBytes + endBytes, valueCapacity);
-    const ids: number[] = [];
-    let lastId = -1;
-    let count = 0;
-    let position = 0;
-    const add = (bytes: Uint8Array, start: number, end: number, offset: number | bigint) => {
-      if (end > start) {
-        const id = peekSchemaId(bytes, start, end);
-        if (id !== undefined && id !== lastId) {
-          if (!ids.includes(id)) ids.push(id);
-          lastId = id;
-        }
-        values.set(bytes.subarray(start, end), position);
-        position += end - start;
-      }
-      ends[count] = position;
-      if (typeof offset === 'number') {
-        const high = Math.floor(offset / TWO_32);
-        words[2 * count] = (offset - high * TWO_32) | 0;
-        words[2 * count + 1] = high;
-      } else offsets[count] = offset;
-      count++;
-    };
+    const packer = new BatchPacker(capacity, valueCapacity, area);
     const fields = emptyRecordFields();
     for (const segment of this.segments) {
       if (segment.kind === 'message') {
-        const { value } = segment.message;
-        if (segment.offset >= from) add(value ?? new Uint8Array(0), 0, value?.length ?? 0, segment.offset);
+        const value = segment.message.value ?? EMPTY;
+        if (segment.offset >= from) packer.add(value, 0, value.length, segment.offset);
         continue;
       }
       const base = Number(segment.baseOffset);
@@ -161,15 +126,10 @@ export class FetchedRecords {
         readRecord(cursor, fields);
         if (fields.offsetDelta < skipBelow) continue;
         const offset = exact ? base + fields.offsetDelta : segment.baseOffset + BigInt(fields.offsetDelta);
-        add(segment.records, Math.max(fields.valueStart, 0), Math.max(fields.valueEnd, 0), offset);
+        packer.add(segment.records, Math.max(fields.valueStart, 0), Math.max(fields.valueEnd, 0), offset);
       }
     }
-    return {
-      values: values.subarray(0, position),
-      ends: ends.subarray(0, count),
-      offsets: offsets.subarray(0, count),
-      schemaIds: ids,
-    };
+    return packer.finish();
   }
 
   /** The record at `offset` with its original bytes, for the DLQ; undefined if the fetch does not hold it. */

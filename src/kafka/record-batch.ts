@@ -27,6 +27,8 @@ export const field = {
   baseTimestamp: 27,
   maxTimestamp: 35,
   producerId: 43,
+  producerEpoch: 51,
+  baseSequence: 53,
   recordCount: 57,
 } as const;
 
@@ -236,8 +238,8 @@ export function encodeBatchHeader(header: BatchHeader, recordsBytes: number): Bu
   out.writeBigInt64BE(header.baseTimestamp ?? 0n, field.baseTimestamp);
   out.writeBigInt64BE(header.maxTimestamp ?? header.baseTimestamp ?? 0n, field.maxTimestamp);
   out.writeBigInt64BE(header.producerId ?? -1n, field.producerId);
-  out.writeInt16BE(header.producerEpoch ?? -1, 51);
-  out.writeInt32BE(header.baseSequence ?? -1, 53);
+  out.writeInt16BE(header.producerEpoch ?? -1, field.producerEpoch);
+  out.writeInt32BE(header.baseSequence ?? -1, field.baseSequence);
   out.writeInt32BE(header.recordCount, field.recordCount);
   return out;
 }

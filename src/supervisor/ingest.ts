@@ -304,6 +304,8 @@ export class IngestService {
     this.#inFlight++;
     try {
       const fetched = await FetchedRecords.of(batch.messages);
+      // A whole record batch may start before kafkajs's fetch position; with nothing recorded in
+      // the table for the group, the partition starts at that batch's first offset.
       const first = fetched.firstOffset!;
       const state = await this.#partition(topic, partition, first);
       if (first > state.nextOffset && state.nextOffset >= 0n) {
