@@ -1,7 +1,8 @@
 /**
  * End to end: N trades into a local topic, then in the same run (a) a bare kafkajs consume-only
- * loop over the topic and (b) the supervisor (dist/supervisor.js, its own process) from empty to
- * fully committed. Prints both rates, b/a, commits, files, bytes/row, the supervisor's peak RSS and
+ * loop over the topic, (a2) the same loop reading whole record batches as the supervisor does, and
+ * (b) the supervisor (dist/supervisor.js, its own process) from empty to fully committed. Prints
+ * the rates, b/a, commits, files, bytes/row, the supervisor's peak RSS and
  * where each phase's CPU went (the box, the consumer or supervisor, Kafka and S3, per trade).
  *   npm run bench:e2e -- [--trades 2000000] [--partitions 4] [--topic market.name.trades]
  * --topic names the topic and keeps it: a second run with the same name and counts skips the produce
@@ -21,7 +22,9 @@ import { loadConfig } from '../src/config/index.js';
 import { groupOffsets } from '../src/iceberg/offsets.js';
 import { loadTable } from '../src/iceberg/table.js';
 import { openWarehouse } from '../src/iceberg/warehouse.js';
+import { batchPassthroughSocketFactory } from '../src/kafka/batch-passthrough.js';
 import { createKafka, Partitioners } from '../src/kafka/client.js';
+import { FetchedRecords } from '../src/kafka/fetched.js';
 import { Registry } from '../src/registry/registry.js';
 import { valueSubject } from '../src/registry/subjects.js';
 import { stackContext } from '../src/stack/context.js';
@@ -144,6 +147,38 @@ const consumeSeconds = (performance.now() - consumeStart) / 1000;
 const consumeSplit = consumeCpu.stop();
 await consumer.disconnect();
 
+// (a2) the same loop through the supervisor's record-batch passthrough, each fetch packed as its
+// ingest thread packs one for the pool: what reading Kafka costs the supervisor, against (a).
+const batchKafka = createKafka({
+  clientId: 'k2-bench-batches',
+  brokers: base.kafka.brokers,
+  socketFactory: batchPassthroughSocketFactory(),
+});
+const batchConsumer = batchKafka.consumer({
+  groupId: `bench-batches-${run}`,
+  maxBytesPerPartition: 8 * 1024 * 1024,
+});
+await batchConsumer.connect();
+await batchConsumer.subscribe({ topic, fromBeginning: true });
+let packed = 0;
+const batchStart = performance.now();
+const batchCpu = meter({ bench: 'self' });
+await new Promise<void>((resolve) => {
+  void batchConsumer.run({
+    autoCommit: false,
+    partitionsConsumedConcurrently: PARTITIONS,
+    eachBatch: async ({ batch }) => {
+      // Read before adding: `packed += await …` would lose the counts of batches run concurrently.
+      const fetched = await FetchedRecords.of(batch.messages);
+      packed += fetched.pack(0n).ends.length;
+      if (packed >= N) resolve();
+    },
+  });
+});
+const batchSeconds = (performance.now() - batchStart) / 1000;
+const batchSplit = batchCpu.stop();
+await batchConsumer.disconnect();
+
 // (b) the supervisor from empty to fully committed.
 const group = `bench-k2-${run}`;
 const catalogName = `bench_${run}`;
@@ -237,12 +272,16 @@ console.log(
   `(a) kafkajs consume-only            ${rate(N, consumeSeconds).padStart(10)} trades/s  (${consumeSeconds.toFixed(1)} s)`,
 );
 console.log(
+  `(a2) record batches, packed         ${rate(N, batchSeconds).padStart(10)} trades/s  (${batchSeconds.toFixed(1)} s; the supervisor's Kafka path)`,
+);
+console.log(
   `(b) supervisor empty → committed    ${rate(N, supervisorSeconds).padStart(10)} trades/s  (${supervisorSeconds.toFixed(1)} s, incl. start-up)`,
 );
 console.log(`ratio b/a                           ${(consumeSeconds / supervisorSeconds).toFixed(2)}`);
 const cores = cpus().length;
 if (consumeSplit && supervisorSplit) {
   console.log(`(a) CPU  ${describeCpu(consumeSplit, N, cores)}`);
+  if (batchSplit) console.log(`(a2) CPU ${describeCpu(batchSplit, N, cores)}`);
   console.log(`(b) CPU  ${describeCpu(supervisorSplit, N, cores)}`);
   // The rate (b) would reach with every core busy on it at its measured cost per trade.
   const ceiling = (N * cores) / supervisorSplit.box;
