@@ -26,7 +26,7 @@ export interface DecodeTaskResult extends DecodedBatch {
   startedAt: number;
   endedAt: number;
   thread: number;
-  /** Time the main thread spent packing the batch (CodecPool.decodeRecords), for the same figures. */
+  /** Time the main thread spent packing the batch (CodecPool.decodePacked), for the same figures. */
   packMillis?: number;
 }
 
