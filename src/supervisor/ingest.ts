@@ -8,7 +8,7 @@ import type { PackArea, RecordBatch } from '../codec/batch.js';
 import type { DecodedBatch } from '../codec/decode.js';
 import { tableForTopic } from '../codec/schemas.js';
 import type { K2Config } from '../config/index.js';
-import { ConfigError } from '../errors/index.js';
+import { ConfigError, FileNotFoundError } from '../errors/index.js';
 import type { LevelBehaviour } from '../health/behaviour.js';
 import type { CircuitBreaker } from '../health/circuit-breaker.js';
 import { ErrorWindow } from '../health/error-window.js';
@@ -50,6 +50,8 @@ export interface IngestDeps {
 }
 
 const key = (topic: string, partition: number) => `${topic}/${partition}`;
+/** Times a partition re-reads its recorded offset when its checkpoint was superseded meanwhile. */
+const CHECKPOINT_RELOADS = 5;
 
 /** The table a topic lands in; a topic outside K2's naming is a configuration error. */
 export function landingTable(topic: string): TableName {
@@ -217,9 +219,6 @@ export class IngestService {
     const existing = this.partitions.get(key(topic, partition));
     if (existing) return existing;
     const table = landingTable(topic);
-    const recorded = await this.#writers.get(table)!.recorded(topic, partition);
-    const start = recorded.nextOffset ?? firstOffset;
-    const state = new PartitionIngest(topic, partition, table, start);
     const k = key(topic, partition);
     this.#partitionEvent(k, { type: 'revoked' }); // an earlier actor of this partition, if any
     const actor = createActor(partitionMachine, {
@@ -229,7 +228,8 @@ export class IngestService {
     });
     this.#partitionActors.set(k, actor);
     actor.start();
-    const checkpoint = await this.#restore(state, recorded.checkpoint);
+    const { state, recorded, checkpoint } = await this.#resume(topic, partition, table, firstOffset);
+    const start = state.nextOffset;
     await this.#quarantine.scan(state);
     this.partitions.set(k, state);
     actor.send({
@@ -254,6 +254,38 @@ export class IngestService {
       alreadyQuarantined: state.quarantined.size,
     });
     return state;
+  }
+
+  /**
+   * The partition's state at the offset the table records, with its checkpoint restored. The
+   * previous owner may still land a commit it had in flight and then delete the checkpoint read
+   * here (it deletes a checkpoint only once a newer one is committed): a checkpoint gone missing
+   * means the table has moved on, so the recorded offset is read again.
+   */
+  async #resume(
+    topic: string,
+    partition: number,
+    table: TableName,
+    firstOffset: bigint,
+  ): Promise<{
+    state: PartitionIngest;
+    recorded: { nextOffset: bigint | undefined };
+    checkpoint: PartitionCheckpoint | undefined;
+  }> {
+    for (let attempt = 1; ; attempt++) {
+      const recorded = await this.#writers.get(table)!.recorded(topic, partition);
+      const state = new PartitionIngest(topic, partition, table, recorded.nextOffset ?? firstOffset);
+      try {
+        return { state, recorded, checkpoint: await this.#restore(state, recorded.checkpoint) };
+      } catch (error) {
+        if (!(error instanceof FileNotFoundError) || attempt >= CHECKPOINT_RELOADS) throw error;
+        this.deps.log('checkpoint superseded while resuming; reading the recorded offset again', {
+          topic,
+          partition,
+          checkpoint: recorded.checkpoint,
+        });
+      }
+    }
   }
 
   /**
