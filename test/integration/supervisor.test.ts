@@ -4,7 +4,8 @@ import { afterAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { frame } from '../../src/codec/wire.js';
 import { Partitioners } from '../../src/kafka/client.js';
 import { type Supervisor, startSupervisor } from '../../src/supervisor/supervisor.js';
-import { createTopic, kafka, pgClient, readTopic, unique } from '../support/stack.js';
+import { faultyS3Proxy } from '../support/faults.js';
+import { createTopic, kafka, pgClient, readTopic, stack, unique } from '../support/stack.js';
 import {
   pipelineEnv,
   supervisorConfig,
@@ -149,6 +150,31 @@ describe('supervisor: Kafka → Iceberg exactly once', () => {
     const [quarantined] = await readTopic(`${topic}.dlq`, 1);
     expect(quarantined!.value!.equals(poison)).toBe(true);
     expect(quarantined!.headers.origin).toBe('gzip-batch');
+  });
+
+  it('resumes when the checkpoint its recorded offset names is gone at first read (superseded by the previous owner): reads the recorded offset again', async () => {
+    const topic = `market.${unique('t').replace('-', '')}.trades`;
+    await createTopic(topic, 1);
+    const schemaId = await registerTrades(topic);
+    const trades = Array.from({ length: 2_000 }, (_, i) => encodeTrade(schemaId, i));
+    const asMessages = (list: typeof trades) => list.map((t) => ({ key: t.symbol, value: t.value }));
+    const env = pipelineEnv(topic, 'resume');
+    await produce(topic, asMessages(trades.slice(0, 1_000)));
+    const config = supervisorConfig(env);
+    const first = await startSupervisor(config, { handleSignals: false });
+    await waitForCommitted(config, topic);
+    await first.stop();
+
+    const proxy = await faultyS3Proxy(stack().s3.endpoint);
+    onTestFinished(() => proxy.close());
+    proxy.hideOnce(/k2-checkpoints/);
+    await produce(topic, asMessages(trades.slice(1_000)));
+    const resumed = await startOwn({ ...env, K2_S3_ENDPOINT: proxy.endpoint });
+    await waitForCommitted(resumed, topic);
+    expect(proxy.hidden()).toBe(1);
+    const ids = (await tableRows(resumed)).map((r) => r.message_id);
+    expect(ids).toHaveLength(trades.length);
+    expect(new Set(ids)).toEqual(new Set(trades.map((t) => t.messageId)));
   });
 
   it('keeps ingesting when its metrics port is taken, and says so once', async () => {

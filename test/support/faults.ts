@@ -7,6 +7,10 @@ export interface FaultyS3Proxy {
   failed(): number;
   /** While on, every request is answered 503 SlowDown. */
   failAll(on: boolean): void;
+  /** The next GET whose path matches is answered 404 NoSuchKey, as if the object had been deleted. */
+  hideOnce(path: RegExp): void;
+  /** GETs answered 404 by hideOnce so far. */
+  hidden(): number;
   close(): Promise<void>;
 }
 
@@ -20,7 +24,17 @@ export async function faultyS3Proxy(target: string, failures = 0): Promise<Fault
   let failed = 0;
   let left = failures;
   let outage = false;
+  let hide: RegExp | undefined;
+  let hidden = 0;
   const server = createServer((req, res) => {
+    if (hide !== undefined && req.method === 'GET' && hide.test(req.url ?? '')) {
+      hide = undefined;
+      hidden++;
+      req.resume();
+      res.writeHead(404, { 'content-type': 'application/xml', connection: 'close' });
+      res.end('<?xml version="1.0"?><Error><Code>NoSuchKey</Code><Message>hidden</Message></Error>');
+      return;
+    }
     if (outage || left > 0) {
       left--;
       failed++;
@@ -54,6 +68,10 @@ export async function faultyS3Proxy(target: string, failures = 0): Promise<Fault
     failAll: (on) => {
       outage = on;
     },
+    hideOnce: (path) => {
+      hide = path;
+    },
+    hidden: () => hidden,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
