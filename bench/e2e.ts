@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
+import type { Kafka, KafkaMessage } from 'kafkajs';
 import { avroType } from '../src/codec/avro-types.js';
 import { parseDecimal } from '../src/codec/decimal.js';
 import { avroSchemaText, tableForTopic } from '../src/codec/schemas.js';
@@ -126,26 +127,45 @@ const produceSeconds = (performance.now() - produceStart) / 1000;
 const bytes = (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
 if (bytes !== N) throw new Error(`topic holds ${bytes} records, expected ${N}`);
 
-// (a) consume-only baseline.
-const consumer = kafka.consumer({ groupId: `bench-consume-${run}`, maxBytesPerPartition: 8 * 1024 * 1024 });
-await consumer.connect();
-await consumer.subscribe({ topic, fromBeginning: true });
-let consumed = 0;
-const consumeStart = performance.now();
-const consumeCpu = meter({ bench: 'self' });
-await new Promise<void>((resolve) => {
-  void consumer.run({
-    autoCommit: false,
-    partitionsConsumedConcurrently: PARTITIONS,
-    eachBatch: async ({ batch }) => {
-      consumed += batch.messages.length;
-      if (consumed >= N) resolve();
-    },
+/**
+ * A consume-only loop over the whole topic in a group of its own: `count` says how many records a
+ * batch held. Returns its wall time and where its CPU went.
+ */
+async function consumeAll(
+  client: Kafka,
+  name: string,
+  count: (messages: KafkaMessage[]) => Promise<number> | number,
+) {
+  const consumer = client.consumer({ groupId: `${name}-${run}`, maxBytesPerPartition: 8 * 1024 * 1024 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let consumed = 0;
+  const started = performance.now();
+  const cpu = meter({ bench: 'self' });
+  await new Promise<void>((resolve) => {
+    void consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: PARTITIONS,
+      eachBatch: async ({ batch }) => {
+        // Counted before adding: `consumed += await …` would lose concurrent batches' counts.
+        const records = await count(batch.messages);
+        consumed += records;
+        if (consumed >= N) resolve();
+      },
+    });
   });
-});
-const consumeSeconds = (performance.now() - consumeStart) / 1000;
-const consumeSplit = consumeCpu.stop();
-await consumer.disconnect();
+  const seconds = (performance.now() - started) / 1000;
+  const split = cpu.stop();
+  await consumer.disconnect();
+  return { seconds, split };
+}
+
+// (a) consume-only baseline.
+const { seconds: consumeSeconds, split: consumeSplit } = await consumeAll(
+  kafka,
+  'bench-consume',
+  (messages) => messages.length,
+);
 
 // (a2) the same loop through the supervisor's record-batch passthrough, each fetch packed as its
 // ingest thread packs one for the pool: what reading Kafka costs the supervisor, against (a).
@@ -154,30 +174,11 @@ const batchKafka = createKafka({
   brokers: base.kafka.brokers,
   socketFactory: batchPassthroughSocketFactory(),
 });
-const batchConsumer = batchKafka.consumer({
-  groupId: `bench-batches-${run}`,
-  maxBytesPerPartition: 8 * 1024 * 1024,
-});
-await batchConsumer.connect();
-await batchConsumer.subscribe({ topic, fromBeginning: true });
-let packed = 0;
-const batchStart = performance.now();
-const batchCpu = meter({ bench: 'self' });
-await new Promise<void>((resolve) => {
-  void batchConsumer.run({
-    autoCommit: false,
-    partitionsConsumedConcurrently: PARTITIONS,
-    eachBatch: async ({ batch }) => {
-      // Read before adding: `packed += await …` would lose the counts of batches run concurrently.
-      const fetched = await FetchedRecords.of(batch.messages);
-      packed += fetched.pack(0n).ends.length;
-      if (packed >= N) resolve();
-    },
-  });
-});
-const batchSeconds = (performance.now() - batchStart) / 1000;
-const batchSplit = batchCpu.stop();
-await batchConsumer.disconnect();
+const { seconds: batchSeconds, split: batchSplit } = await consumeAll(
+  batchKafka,
+  'bench-batches',
+  async (messages) => (await FetchedRecords.of(messages)).pack(0n).ends.length,
+);
 
 // (b) the supervisor from empty to fully committed.
 const group = `bench-k2-${run}`;
