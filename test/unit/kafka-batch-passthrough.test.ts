@@ -9,14 +9,14 @@ import {
   rewriteFetchResponse,
 } from '../../src/kafka/batch-passthrough.js';
 import { FetchedRecords } from '../../src/kafka/fetched.js';
+import { attribute } from '../../src/kafka/record-batch.js';
+import { seededRandom } from '../support/columns.js';
 import {
-  attribute,
   encodeBatchHeader,
   encodeRecord,
   encodeRecordBatch,
   type RecordInput,
-} from '../../src/kafka/record-batch.js';
-import { seededRandom } from '../support/columns.js';
+} from '../support/record-batch.js';
 
 /** kafkajs's own Fetch v11 response decoder: what the ingest consumer runs on a rewritten response. */
 const require = createRequire(import.meta.url);

@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
   emptyRecordFields,
-  encodeRecord,
   RecordCursor,
   readHeaders,
   readRecord,
   writeVarint,
-  writeVarlong,
 } from '../../src/kafka/record-batch.js';
+import { encodeRecord, writeVarlong } from '../support/record-batch.js';
 
 describe('record batch varints (zig-zag, as Kafka writes them)', () => {
   it('round-trips int32 varints at their edges', () => {
